@@ -1,0 +1,29 @@
+export type ModelName = 'meet' | 'selfie';
+export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type TemporalMode = 'none';
+
+/** Static facts about the loaded engine, reported in logs, /healthz and metrics. */
+export interface EngineInfo {
+  readonly backend: BackendName;
+  readonly model: ModelName;
+  /** Model input size, px. RGB frames handed to the engine must have exactly this size. */
+  readonly inputWidth: number;
+  readonly inputHeight: number;
+  /** Mask size, px (= model output resolution). */
+  readonly maskWidth: number;
+  readonly maskHeight: number;
+  /** Intermediate feature map exposed to the temporal stage: node name and [h, w, c]. */
+  readonly featureNode: string;
+  readonly featureShape: readonly [number, number, number];
+}
+
+/** Result of one frame through backbone + temporal stage + mask encoding. */
+export interface SegmentResult {
+  /** 8-bit alpha (foreground probability × 255), maskWidth × maskHeight, row-major. */
+  readonly mask: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+  /** Stage times, ms. */
+  readonly inferenceMs: number;
+  readonly temporalMs: number;
+}

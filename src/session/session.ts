@@ -1,0 +1,413 @@
+/**
+ * One live session: owns its werift peer connection, the ingest stages, the decoder and
+ * the data-channel sender, and wires them to the shared inference worker.
+ *
+ *   RTP → RtpReorderBuffer → FrameAssembler → DecoderStage → i420ToRgb
+ *       → LatestFrameSlot → InferenceWorker (backbone + temporal) → mask codec → MaskSender
+ *
+ * Close cascade (runs once): timers → slot → decoder → inference session state →
+ * data channel → peer connection → onClosed callback (registry removes it).
+ */
+import { performance } from 'node:perf_hooks';
+import { randomUUID } from 'node:crypto';
+import {
+  RTCPeerConnection,
+  RTCRtpCodecParameters,
+  type RTCDataChannel,
+  type RTCRtpTransceiver,
+  type RtpPacket,
+  useNACK,
+  usePLI,
+  useREMB,
+  useFIR,
+} from 'werift';
+import type { Config } from '../config.js';
+import type { Logger } from '../observability/logger.js';
+import type { DropReason, Metrics, SessionEndReason } from '../observability/metrics.js';
+import type { AssemblerOutput, EncodedFrame, KeyframeReason, VideoCodecName } from '../ingest/types.js';
+import { RtpReorderBuffer, type ReorderOutput } from '../ingest/rtpReorder.js';
+import { FrameAssembler } from '../ingest/frameAssembler.js';
+import { DecoderStage } from '../decode/videoDecoder.js';
+import { i420ToRgb } from '../decode/yuvToRgb.js';
+import type { I420Picture } from '../decode/types.js';
+import type { EngineInfo, SegmentResult } from '../inference/types.js';
+import { LatestFrameSlot } from './latestFrameSlot.js';
+import { MaskSender } from '../egress/maskSender.js';
+import { encodeMask, stampSendTime } from '../egress/maskCodec.js';
+import { MASKS_CHANNEL_LABEL, parseAck, ProtocolError, type ByeReason } from '../signaling/protocol.js';
+
+/** What a session needs from the inference side (InferenceWorker implements it). */
+export interface InferencePort {
+  process(sessionId: string, rgb: Uint8Array): Promise<SegmentResult>;
+  closeSession(sessionId: string): void;
+}
+
+export interface SessionDeps {
+  readonly config: Config;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly inference: InferencePort;
+  readonly engineInfo: EngineInfo;
+}
+
+/** Per-frame context carried from assembly to send. Times in ms, performance.now() clock. */
+interface FrameContext {
+  readonly seq: number;
+  readonly rtpTimestamp: number;
+  readonly firstPacketMs: number;
+  readonly completeMs: number;
+  decodeMs: number;
+  preprocessMs: number;
+  readyMs: number;
+  rgb?: Uint8Array;
+}
+
+export class UnsupportedOfferError extends Error {
+  override readonly name = 'UnsupportedOfferError';
+}
+
+/** Video codecs the server negotiates (VP8 first). RTX for each, NACK/PLI/FIR/REMB feedback. */
+export function videoCodecs(): RTCRtpCodecParameters[] {
+  const fb = () => [useNACK(), usePLI(), useFIR(), useREMB()];
+  return [
+    new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90000, payloadType: 96, rtcpFeedback: fb() }),
+    new RTCRtpCodecParameters({ mimeType: 'video/rtx', clockRate: 90000, payloadType: 97, parameters: 'apt=96' }),
+    new RTCRtpCodecParameters({
+      mimeType: 'video/H264', clockRate: 90000, payloadType: 102, rtcpFeedback: fb(),
+      parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f',
+    }),
+    new RTCRtpCodecParameters({ mimeType: 'video/rtx', clockRate: 90000, payloadType: 103, parameters: 'apt=102' }),
+  ];
+}
+
+export class Session {
+  readonly id: string = randomUUID();
+  readonly createdAt = performance.now();
+  private readonly log: Logger;
+  private readonly pc: RTCPeerConnection;
+  private transceiver: RTCRtpTransceiver | undefined;
+  private readonly reorderBySsrc = new Map<number, RtpReorderBuffer>();
+  private assembler: FrameAssembler | undefined;
+  private assemblerCodec: VideoCodecName | undefined;
+  private mediaSsrc: number | undefined;
+  private readonly decoder: DecoderStage;
+  private readonly slot = new LatestFrameSlot<FrameContext>();
+  private readonly sender: MaskSender;
+  private channel: RTCDataChannel | undefined;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly ptToCodec = new Map<number, VideoCodecName>();
+  private frameSeq = 0;
+  private dropped = 0;
+  private processed = 0;
+  private lastRtpMs = 0;
+  private lastPliMs = -Infinity;
+  private closedReason: SessionEndReason | undefined;
+
+  constructor(
+    private readonly deps: SessionDeps,
+    private readonly onClosed: (session: Session, reason: SessionEndReason) => void,
+  ) {
+    const { config } = deps;
+    this.log = deps.logger.child({ session: this.id });
+    this.sender = new MaskSender(config.maxBufferedBytes);
+    this.pc = new RTCPeerConnection({
+      codecs: { video: videoCodecs(), audio: [] },
+      iceServers: config.iceServers.map((urls) => ({ urls })),
+      ...(config.icePortRange ? { icePortRange: [config.icePortRange[0], config.icePortRange[1]] as [number, number] } : {}),
+    });
+    this.decoder = new DecoderStage({
+      onPicture: (pic, meta) => this.onPicture(pic, meta.decodeMs, meta.tag as FrameContext),
+      onError: (err) => this.onDecoderError(err),
+    });
+    this.pc.onDataChannel.subscribe((dc) => this.onDataChannel(dc));
+    this.pc.connectionStateChange.subscribe((state) => {
+      this.log.debug('connection state', { state });
+      if (state === 'failed') this.close('ice_failed');
+      if (state === 'closed') this.close('ice_failed');
+    });
+    this.pc.iceConnectionStateChange.subscribe((state) => {
+      if (state === 'failed') this.close('ice_failed');
+    });
+    this.pc.onTrack.subscribe((track) => {
+      if (track.kind !== 'video') return;
+      track.onReceiveRtp.subscribe((rtp) => this.onRtp(rtp));
+    });
+    // Connect timeout: ICE + DTLS must complete soon after the answer.
+    this.timers.push(setTimeout(() => {
+      if (this.pc.connectionState !== 'connected') this.close('connect_timeout');
+    }, config.connectTimeoutMs));
+    // Media watchdog: flushes a stalled reorder buffer and reaps a silent peer.
+    this.timers.push(setInterval(() => this.tick(), 100));
+  }
+
+  get closed(): boolean {
+    return this.closedReason !== undefined;
+  }
+
+  get stats() {
+    return { id: this.id, processed: this.processed, dropped: this.dropped, frames: this.frameSeq, state: this.pc.connectionState };
+  }
+
+  /** Apply the client's offer and return the answer SDP (host candidates gathered, no server trickle). */
+  async answer(offerSdp: string): Promise<string> {
+    if (!/^m=video /m.test(offerSdp)) throw new UnsupportedOfferError('the offer has no video m-line');
+    try {
+      await this.pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
+    } catch (e) {
+      throw new UnsupportedOfferError(`cannot apply the offer: ${(e as Error).message}`);
+    }
+    const video = this.pc.getTransceivers().find((t) => t.kind === 'video');
+    if (!video) throw new UnsupportedOfferError('the offer has no video m-line');
+    if (video.codecs.filter((c) => /vp8|h264/i.test(c.mimeType)).length === 0) {
+      throw new UnsupportedOfferError('the offer has no supported video codec (VP8 or H.264 packetization-mode=1)');
+    }
+    this.transceiver = video;
+    video.setDirection('recvonly');
+    for (const c of video.codecs) {
+      if (/vp8/i.test(c.mimeType)) this.ptToCodec.set(c.payloadType!, 'vp8');
+      else if (/h264/i.test(c.mimeType)) this.ptToCodec.set(c.payloadType!, 'h264');
+    }
+    const answer = await this.pc.createAnswer();
+    await this.pc.setLocalDescription(answer);
+    const sdp = this.pc.localDescription?.sdp;
+    if (!sdp) throw new Error('werift produced no local description');
+    this.log.info('session answered', { codecs: [...new Set(this.ptToCodec.values())] });
+    return sdp;
+  }
+
+  async addCandidate(c: { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null }): Promise<void> {
+    if (c.candidate === '') return; // end of candidates
+    await this.pc.addIceCandidate({ candidate: c.candidate, sdpMid: c.sdpMid ?? undefined, sdpMLineIndex: c.sdpMLineIndex ?? undefined });
+  }
+
+  private onDataChannel(dc: RTCDataChannel): void {
+    if (dc.label !== MASKS_CHANNEL_LABEL || this.channel) {
+      this.log.warn('unexpected data channel closed', { label: dc.label.slice(0, 32) });
+      dc.close();
+      return;
+    }
+    this.channel = dc;
+    this.sender.attach(dc);
+    dc.onMessage.subscribe((data) => {
+      if (typeof data !== 'string') return; // acks are text; ignore anything else
+      try {
+        const ack = parseAck(data);
+        if (ack.e2eMs !== undefined) this.deps.metrics.e2eSeconds.observe(ack.e2eMs / 1000);
+      } catch (e) {
+        if (!(e instanceof ProtocolError)) throw e;
+        this.log.debug('bad ack ignored', { error: e.message });
+      }
+    });
+  }
+
+  private onRtp(rtp: RtpPacket): void {
+    if (this.closed) return;
+    const now = performance.now();
+    this.lastRtpMs = now;
+    this.deps.metrics.rtpPackets.inc();
+    const h = rtp.header;
+    const codec = this.ptToCodec.get(h.payloadType);
+    if (!codec) return; // RTX already unwrapped by werift; unknown PTs ignored
+    if (this.mediaSsrc !== h.ssrc) {
+      this.mediaSsrc = h.ssrc;
+    }
+    if (!this.assembler || this.assemblerCodec !== codec) {
+      this.assembler = new FrameAssembler(codec, { maxFramePixels: this.deps.config.maxFramePixels });
+      this.assemblerCodec = codec;
+    }
+    let reorder = this.reorderBySsrc.get(h.ssrc);
+    if (!reorder) {
+      // One reorder buffer per SSRC; an SSRC change drops the old one's state.
+      this.reorderBySsrc.clear();
+      reorder = new RtpReorderBuffer({ maxWaitMs: this.deps.config.reorderWaitMs });
+      this.reorderBySsrc.set(h.ssrc, reorder);
+    }
+    const outs = reorder.push({
+      seq: h.sequenceNumber,
+      timestamp: h.timestamp,
+      marker: h.marker,
+      ssrc: h.ssrc,
+      payloadType: h.payloadType,
+      payload: rtp.payload,
+      arrivalMs: now,
+    }, now);
+    this.feedAssembler(outs, now);
+  }
+
+  private feedAssembler(outs: ReorderOutput[], now: number): void {
+    const asm = this.assembler;
+    if (!asm) return;
+    for (const o of outs) this.handleAssembler(asm.push(o, now));
+  }
+
+  private handleAssembler(outs: AssemblerOutput[]): void {
+    const m = this.deps.metrics;
+    for (const o of outs) {
+      if (o.kind === 'frame') {
+        m.framesReceived.inc();
+        this.onFrame(o.frame);
+      } else if (o.kind === 'keyframe_needed') {
+        this.requestKeyframe(o.reason);
+      } else {
+        m.framesReceived.inc();
+        this.drop(o.reason);
+      }
+    }
+  }
+
+  private onFrame(frame: EncodedFrame): void {
+    const ctx: FrameContext = {
+      seq: this.frameSeq++,
+      rtpTimestamp: frame.rtpTimestamp,
+      firstPacketMs: frame.firstPacketMs,
+      completeMs: frame.completeMs,
+      decodeMs: 0,
+      preprocessMs: 0,
+      readyMs: 0,
+    };
+    const m = this.deps.metrics;
+    m.observeStage('receive', frame.completeMs - frame.firstPacketMs);
+    const accepted = this.decoder.decode(frame, ctx);
+    if (accepted === false) this.drop('decoder_busy');
+  }
+
+  private onPicture(pic: I420Picture, decodeMs: number, ctx: FrameContext): void {
+    if (this.closed) return;
+    const info = this.deps.engineInfo;
+    const t0 = performance.now();
+    const rgb = i420ToRgb(pic, info.inputWidth, info.inputHeight);
+    const t1 = performance.now();
+    ctx.decodeMs = decodeMs;
+    ctx.preprocessMs = t1 - t0;
+    ctx.readyMs = t1;
+    ctx.rgb = rgb.data;
+    const m = this.deps.metrics;
+    m.observeStage('decode', decodeMs);
+    m.observeStage('preprocess', ctx.preprocessMs);
+    const { run, superseded } = this.slot.offer(ctx);
+    if (superseded) this.drop('superseded');
+    if (run) this.runInference(run);
+  }
+
+  private runInference(ctx: FrameContext): void {
+    const rgb = ctx.rgb!;
+    ctx.rgb = undefined; // transferred to the worker
+    const started = performance.now();
+    this.deps.metrics.observeStage('queue', started - ctx.readyMs);
+    this.deps.inference.process(this.id, rgb).then(
+      (res) => this.onMask(ctx, res),
+      (err: Error) => {
+        if (!this.closed) this.log.warn('inference failed, frame dropped', { error: err.message });
+        this.drop(this.closed ? 'closed' : 'inference_error');
+      },
+    ).finally(() => {
+      const next = this.slot.done();
+      if (next) this.runInference(next);
+    });
+  }
+
+  private onMask(ctx: FrameContext, res: SegmentResult): void {
+    if (this.closed) {
+      this.drop('closed');
+      return;
+    }
+    const m = this.deps.metrics;
+    m.observeStage('inference', res.inferenceMs);
+    m.observeStage('temporal', res.temporalMs);
+    const t0 = performance.now();
+    const msg = encodeMask({
+      seq: ctx.seq,
+      rtpTimestamp: ctx.rtpTimestamp,
+      width: res.width,
+      height: res.height,
+      alpha: res.mask,
+      serverSendTime: 0,
+      timings: {
+        receiveMs: ctx.completeMs - ctx.firstPacketMs,
+        decodeMs: ctx.decodeMs,
+        preprocessMs: ctx.preprocessMs,
+        inferenceMs: res.inferenceMs,
+        temporalMs: res.temporalMs,
+        encodeMs: 0,
+        serverMs: 0,
+      },
+      droppedFrames: this.dropped,
+    });
+    const t1 = performance.now();
+    const encodeMs = t1 - t0;
+    new DataView(msg.buffer, msg.byteOffset).setFloat32(44, encodeMs, true);
+    stampSendTime(msg, performance.timeOrigin + t1, t1 - ctx.completeMs);
+    const outcome = this.sender.send(msg);
+    if (outcome !== 'sent') {
+      this.drop(outcome === 'backpressure' ? 'backpressure' : 'no_channel');
+      return;
+    }
+    this.processed++;
+    m.framesProcessed.inc();
+    m.maskBytes.inc(msg.byteLength);
+    m.observeStage('encode', encodeMs);
+    m.observeStage('server', t1 - ctx.completeMs);
+  }
+
+  private onDecoderError(err: Error): void {
+    if (this.closed) return;
+    this.deps.metrics.decoderErrors.inc();
+    this.drop('decode_error');
+    this.log.warn('decoder error; requesting a keyframe', { error: err.message });
+    if (this.assembler) this.handleAssembler(this.assembler.requestKeyframe('decoder_error'));
+  }
+
+  private requestKeyframe(reason: KeyframeReason): void {
+    const now = performance.now();
+    // PLIs closer than 100 ms apart add nothing: the encoder is already producing one.
+    if (now - this.lastPliMs < 100 || this.mediaSsrc === undefined || !this.transceiver) return;
+    this.lastPliMs = now;
+    this.deps.metrics.keyframeRequests.inc({ reason });
+    this.transceiver.receiver.sendRtcpPLI(this.mediaSsrc).catch((e: Error) => this.log.debug('PLI failed', { error: e.message }));
+  }
+
+  private drop(reason: DropReason): void {
+    this.dropped++;
+    this.deps.metrics.drop(reason);
+  }
+
+  private tick(): void {
+    if (this.closed) return;
+    const now = performance.now();
+    for (const r of this.reorderBySsrc.values()) this.feedAssembler(r.flush(now), now);
+    const connected = this.pc.connectionState === 'connected';
+    const since = this.lastRtpMs || this.createdAt;
+    if (connected && now - since > this.deps.config.mediaTimeoutMs) this.close('media_timeout');
+  }
+
+  /** End the session (idempotent). */
+  close(reason: SessionEndReason): void {
+    if (this.closedReason) return;
+    this.closedReason = reason;
+    for (const t of this.timers) clearTimeout(t);
+    if (this.slot.close()) this.drop('closed');
+    this.decoder.close();
+    this.deps.inference.closeSession(this.id);
+    this.sender.detach();
+    try {
+      this.channel?.close();
+    } catch (e) {
+      this.log.debug('data channel close failed during teardown', { error: (e as Error).message });
+    }
+    this.pc.close().catch((e: Error) => this.log.debug('peer close failed during teardown', { error: e.message }));
+    this.log.info('session closed', { reason, processed: this.processed, dropped: this.dropped });
+    this.onClosed(this, reason);
+  }
+
+  /** The ByeReason told to the client for a SessionEndReason. */
+  static byeReason(reason: SessionEndReason): ByeReason {
+    switch (reason) {
+      case 'bye': return 'bye';
+      case 'ice_failed': return 'ice_failed';
+      case 'connect_timeout':
+      case 'media_timeout': return 'timeout';
+      case 'shutdown': return 'shutdown';
+      default: return 'error';
+    }
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * A real WebRTC publisher written with werift, for integration tests and benchmarks:
+ * signals over the server's WebSocket, sends VP8 or H.264 RTP encoded live from a clip
+ * (so PLI gets a real keyframe), opens the `masks` data channel, decodes every mask and
+ * acknowledges it with its end-to-end latency (send of the frame → mask received, on
+ * this process's clock).
+ */
+import { performance } from 'node:perf_hooks';
+import WebSocket from 'ws';
+import {
+  MediaStreamTrack,
+  RTCPeerConnection,
+  RTCRtpCodecParameters,
+  type RTCDataChannel,
+  type RTCRtpTransceiver,
+  useNACK,
+  usePLI,
+  useREMB,
+} from 'werift';
+import { packetizeH264, packetizeVp8, RtpSequencer } from '../ingest/rtpPacketizer.js';
+import { ClipEncoder } from './encoder.js';
+import type { I420Picture } from '../decode/types.js';
+import { decodeMask, type MaskMessage } from '../egress/maskCodec.js';
+import { MASKS_CHANNEL_LABEL, parseServerMessage, type ServerMessage } from '../signaling/protocol.js';
+
+export interface PublisherOptions {
+  /** Server base URL, http://host:port. */
+  readonly url: string;
+  readonly codec: 'vp8' | 'h264';
+  readonly frames: readonly I420Picture[];
+  readonly fps: number;
+  /** Encoder bitrate, bit/s. */
+  readonly bitrate?: number;
+  /** Stop after this many frames have been sent (default: one pass over `frames`). */
+  readonly totalFrames?: number;
+}
+
+export interface ReceivedMask {
+  readonly msg: MaskMessage;
+  /** Index of the sent frame this mask belongs to (matched by RTP timestamp), or -1. */
+  readonly frameIndex: number;
+  /** Send of the frame → mask received, ms. */
+  readonly e2eMs: number;
+}
+
+export class WeriftPublisher {
+  readonly masks: ReceivedMask[] = [];
+  readonly errors: string[] = [];
+  answer: Extract<ServerMessage, { type: 'answer' }> | undefined;
+  framesSent = 0;
+  keyframeRequests = 0;
+  private pc!: RTCPeerConnection;
+  private ws!: WebSocket;
+  private dc!: RTCDataChannel;
+  private transceiver!: RTCRtpTransceiver;
+  private readonly track = new MediaStreamTrack({ kind: 'video' });
+  private readonly encoder: ClipEncoder;
+  private readonly sequencer: RtpSequencer;
+  /** rtpTimestamp → {index, sentMs} of recently sent frames (bounded). */
+  private readonly sent = new Map<number, { index: number; sentMs: number }>();
+  private forceKeyframe = true;
+  private closed = false;
+
+  constructor(private readonly opts: PublisherOptions) {
+    const first = opts.frames[0];
+    if (!first) throw new Error('publisher needs at least one frame');
+    this.encoder = new ClipEncoder({ codec: opts.codec, width: first.width, height: first.height, bitrate: opts.bitrate ?? 800_000, fps: opts.fps });
+    this.sequencer = new RtpSequencer({ payloadType: opts.codec === 'vp8' ? 96 : 102, ssrc: (Math.random() * 0xffffffff) >>> 0 });
+  }
+
+  /** Connect: offer → answer → ICE/DTLS connected → data channel open. */
+  async connect(timeoutMs = 15_000): Promise<void> {
+    const codec = this.opts.codec === 'vp8'
+      ? new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90000, rtcpFeedback: [useNACK(), usePLI(), useREMB()] })
+      : new RTCRtpCodecParameters({ mimeType: 'video/H264', clockRate: 90000, rtcpFeedback: [useNACK(), usePLI(), useREMB()], parameters: 'profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1' });
+    this.pc = new RTCPeerConnection({ codecs: { video: [codec], audio: [] }, iceServers: [] });
+    this.transceiver = this.pc.addTransceiver(this.track, { direction: 'sendonly' });
+    this.transceiver.sender.onRtcp.subscribe((rtcp) => {
+      // PLI/FIR arrive as payload-specific feedback; any of them means "send a keyframe".
+      if (rtcp.type === 206) {
+        this.keyframeRequests++;
+        this.forceKeyframe = true;
+      }
+    });
+    this.dc = this.pc.createDataChannel(MASKS_CHANNEL_LABEL, { ordered: false, maxRetransmits: 0 });
+    this.dc.onMessage.subscribe((data) => this.onMask(data));
+    const dcOpen = new Promise<void>((resolve) => this.dc.stateChanged.subscribe((s) => s === 'open' && resolve()));
+
+    const offer = await this.pc.createOffer();
+    await this.pc.setLocalDescription(offer);
+    this.ws = new WebSocket(this.opts.url.replace(/^http/, 'ws') + '/signal');
+    const answered = new Promise<void>((resolve, reject) => {
+      this.ws.on('message', (raw) => {
+        let m: ServerMessage;
+        try {
+          m = parseServerMessage(raw.toString());
+        } catch (e) {
+          this.errors.push(`bad server message: ${(e as Error).message}`);
+          return;
+        }
+        if (m.type === 'answer') {
+          this.answer = m;
+          this.pc.setRemoteDescription({ type: 'answer', sdp: m.sdp }).then(() => resolve(), reject);
+        } else if (m.type === 'error') {
+          this.errors.push(`${m.code}: ${m.message}`);
+          reject(new Error(`server error ${m.code}: ${m.message}`));
+        }
+      });
+      this.ws.on('error', reject);
+    });
+    await new Promise<void>((resolve, reject) => {
+      this.ws.once('open', () => resolve());
+      this.ws.once('error', reject);
+    });
+    this.ws.send(JSON.stringify({ type: 'offer', sdp: this.pc.localDescription!.sdp }));
+    await withTimeout(answered, timeoutMs, 'answer');
+    await withTimeout(dcOpen, timeoutMs, 'data channel open');
+  }
+
+  /** Send frames at the configured rate until `totalFrames` are sent; resolves then. */
+  async run(): Promise<void> {
+    const total = this.opts.totalFrames ?? this.opts.frames.length;
+    const periodMs = 1000 / this.opts.fps;
+    const start = performance.now();
+    for (let i = 0; i < total && !this.closed; i++) {
+      const due = start + i * periodMs;
+      const wait = due - performance.now();
+      if (wait > 0) await sleep(wait);
+      await this.sendFrame(i);
+    }
+  }
+
+  private async sendFrame(i: number): Promise<void> {
+    const pic = this.opts.frames[i % this.opts.frames.length]!;
+    const keyFrame = this.forceKeyframe;
+    this.forceKeyframe = false;
+    const chunks = await this.encoder.encode(pic, { keyFrame });
+    const rtpTimestamp = (i * Math.round(90000 / this.opts.fps)) >>> 0;
+    for (const chunk of chunks) {
+      const payloads = this.opts.codec === 'vp8' ? packetizeVp8(chunk.data, { pictureId: i & 0x7fff }) : packetizeH264(chunk.data, {});
+      const sentMs = performance.now();
+      this.sent.set(rtpTimestamp, { index: i, sentMs });
+      if (this.sent.size > 300) this.sent.delete(this.sent.keys().next().value!);
+      for (const p of this.sequencer.packets(payloads, rtpTimestamp)) this.track.writeRtp(p);
+      this.framesSent++;
+    }
+  }
+
+  private onMask(data: string | Buffer): void {
+    if (typeof data === 'string') return;
+    const now = performance.now();
+    let msg: MaskMessage;
+    try {
+      msg = decodeMask(data);
+    } catch (e) {
+      this.errors.push(`bad mask message: ${(e as Error).message}`);
+      return;
+    }
+    const s = this.sent.get(msg.rtpTimestamp);
+    const e2eMs = s ? now - s.sentMs : -1;
+    this.masks.push({ msg, frameIndex: s ? s.index : -1, e2eMs });
+    if (this.dc.readyState === 'open') this.dc.send(JSON.stringify({ type: 'ack', seq: msg.seq, ...(e2eMs >= 0 ? { e2eMs } : {}) }));
+  }
+
+  /** Say bye and close everything (idempotent). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ type: 'bye' }));
+    this.ws?.close();
+    this.encoder.close();
+    await this.pc?.close();
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<T>((_, reject) => { t = setTimeout(() => reject(new Error(`timed out waiting for ${what} after ${ms} ms`)), ms); })]);
+  } finally {
+    clearTimeout(t);
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * The whole server with real parts: a werift publisher sends a clip with a known person
+ * region, encoded live (VP8, then H.264) and packetized into RTP on 127.0.0.1; the server
+ * depacketizes, decodes with WebCodecs, segments with the real pretrained model in its
+ * inference worker and sends masks back on the data channel.
+ */
+import { expect } from 'chai';
+import { startServer, type RunningServer } from '../../src/main.js';
+import { WeriftPublisher, type ReceivedMask } from '../../src/testing/weriftPublisher.js';
+import { generateClip } from '../../src/testing/synthClip.js';
+import type { I420Picture } from '../../src/decode/types.js';
+
+const FRAMES = 90;
+const FPS = 30;
+
+interface Box { x: number; y: number; w: number; h: number }
+
+/** Share of the mask's foreground (alpha ≥ 128) that lies inside the box, and share of the box covered. */
+function overlap(m: ReceivedMask, box: Box, srcW: number, srcH: number): { precision: number; coverage: number } {
+  const { width, height, alpha } = m.msg;
+  const sx = width / srcW;
+  const sy = height / srcH;
+  const x0 = Math.floor(box.x * sx), x1 = Math.ceil((box.x + box.w) * sx);
+  const y0 = Math.floor(box.y * sy), y1 = Math.ceil((box.y + box.h) * sy);
+  let fg = 0, fgIn = 0;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      if (alpha[y * width + x]! < 128) continue;
+      fg++;
+      if (x >= x0 && x < x1 && y >= y0 && y < y1) fgIn++;
+    }
+  }
+  const boxArea = Math.max(1, (x1 - x0) * (y1 - y0));
+  return { precision: fg ? fgIn / fg : 0, coverage: fgIn / boxArea };
+}
+
+async function waitFor(cond: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+}
+
+describe('live pipeline (werift publisher → server → masks)', function () {
+  this.timeout(120_000);
+  let server: RunningServer;
+  let frames: I420Picture[];
+  let boxes: Box[];
+
+  before(async () => {
+    const clip = await generateClip({ frames: FRAMES, width: 640, height: 480, fps: FPS, speedPxPerFrame: 4, seed: 7 });
+    frames = clip.frames;
+    boxes = clip.boxes;
+    server = await startServer({ port: 0, host: '127.0.0.1', logLevel: 'warn' });
+  });
+
+  after(async () => {
+    await server?.close();
+  });
+
+  for (const codec of ['vp8', 'h264'] as const) {
+    it(`returns masks for ≥ 90 % of ${codec.toUpperCase()} frames, in order, with latency fields, over the person`, async () => {
+      const pub = new WeriftPublisher({ url: server.url, codec, frames, fps: FPS, totalFrames: FRAMES });
+      try {
+        await pub.connect();
+        expect(pub.answer?.sessionId).to.be.a('string');
+        await pub.run();
+        await waitFor(() => pub.masks.length >= pub.framesSent, 2000);
+      } finally {
+        await pub.close();
+      }
+      expect(pub.errors).to.deep.equal([]);
+      const masks = pub.masks;
+      expect(masks.length, `masks for ${masks.length}/${pub.framesSent} frames`).to.be.at.least(Math.ceil(0.9 * FRAMES));
+
+      // In order: sequence numbers and source frames strictly increase.
+      for (let i = 1; i < masks.length; i++) {
+        expect(masks[i]!.msg.seq).to.be.greaterThan(masks[i - 1]!.msg.seq);
+        expect(masks[i]!.frameIndex).to.be.greaterThan(masks[i - 1]!.frameIndex);
+      }
+      const info = server.engineInfo;
+      for (const m of masks) {
+        expect(m.frameIndex, 'mask matches a sent frame by RTP timestamp').to.be.at.least(0);
+        expect(m.msg.width).to.equal(info.maskWidth);
+        expect(m.msg.height).to.equal(info.maskHeight);
+        const t = m.msg.timings;
+        for (const [k, v] of Object.entries(t)) expect(Number.isFinite(v) && v >= 0, `${k}=${v}`).to.equal(true);
+        expect(t.inferenceMs).to.be.greaterThan(0);
+        expect(t.decodeMs).to.be.greaterThan(0);
+        expect(t.serverMs).to.be.at.least(t.inferenceMs);
+        expect(m.msg.serverSendTime).to.be.closeTo(Date.now(), 60_000);
+        expect(m.e2eMs).to.be.greaterThan(0);
+      }
+
+      // The mask is over the person: most foreground lies in the pasted portrait's box.
+      const ov = masks.map((m) => overlap(m, boxes[m.frameIndex]!, 640, 480));
+      const meanPrecision = ov.reduce((a, o) => a + o.precision, 0) / ov.length;
+      const meanCoverage = ov.reduce((a, o) => a + o.coverage, 0) / ov.length;
+      expect(meanPrecision, 'foreground inside the person box').to.be.at.least(0.7);
+      expect(meanCoverage, 'person box covered by foreground').to.be.at.least(0.25);
+
+      await waitFor(() => server.registry.size === 0, 5000);
+      expect(server.registry.size, 'session closed after bye').to.equal(0);
+    });
+  }
+});

@@ -1,0 +1,46 @@
+import { expect } from 'chai';
+import { ConfigError, DEFAULTS, describeConfig, loadConfig } from '../../../src/config.js';
+
+describe('config', () => {
+  it('defaults when nothing is set, frozen', () => {
+    const c = loadConfig();
+    expect(c).to.deep.equal(DEFAULTS);
+    expect(Object.isFrozen(c)).to.equal(true);
+  });
+
+  it('reads env, then flags (higher precedence), then overrides', () => {
+    const c = loadConfig({
+      env: { MASKSTREAM_PORT: '9000', MASKSTREAM_MODEL: 'selfie', PATH: '/bin' },
+      argv: ['--port', '9001', '--ice-servers=stun:127.0.0.1:3478', '--ice-port-range', '40000-40100'],
+      overrides: { maxSessions: 2 },
+    });
+    expect(c.port).to.equal(9001);
+    expect(c.model).to.equal('selfie');
+    expect(c.iceServers).to.deep.equal(['stun:127.0.0.1:3478']);
+    expect(c.icePortRange).to.deep.equal([40000, 40100]);
+    expect(c.maxSessions).to.equal(2);
+  });
+
+  it('rejects bad values, unknown variables and flags with a message naming them', () => {
+    const bad: [Parameters<typeof loadConfig>[0], RegExp][] = [
+      [{ env: { MASKSTREAM_PORT: 'http' } }, /MASKSTREAM_PORT: must be an integer/],
+      [{ env: { MASKSTREAM_PROT: '1' } }, /unknown environment variable MASKSTREAM_PROT/],
+      [{ argv: ['--model', 'bodypix'] }, /--model: must be one of meet, selfie/],
+      [{ argv: ['--nope', '1'] }, /unknown flag --nope/],
+      [{ argv: ['--port'] }, /--port needs a value/],
+      [{ argv: ['--ice-port-range', '5000-4000'] }, /ice-port-range/],
+      [{ argv: ['--ice-servers', 'http://x'] }, /not a stun/],
+      [{ argv: ['serve'] }, /unexpected argument/],
+    ];
+    for (const [opts, re] of bad) expect(() => loadConfig(opts)).to.throw(ConfigError, re);
+  });
+
+  it('documents every field with its env var and flag', () => {
+    const rows = describeConfig();
+    expect(rows.map((r) => r.key).sort()).to.deep.equal(Object.keys(DEFAULTS).sort());
+    for (const r of rows) {
+      expect(r.env).to.match(/^MASKSTREAM_[A-Z_]+$/);
+      expect(r.flag).to.match(/^--[a-z-]+$/);
+    }
+  });
+});
