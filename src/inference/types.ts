@@ -27,3 +27,27 @@ export interface SegmentResult {
   readonly inferenceMs: number;
   readonly temporalMs: number;
 }
+
+/** Temporal stage configuration (issue #3 adds attention modes to TemporalMode). */
+export interface TemporalConfig {
+  readonly mode: TemporalMode;
+  /** Frames kept in each session's feature ring buffer (≥ 1). */
+  readonly ringSize: number;
+}
+
+/** How to build a SegmentationEngine (in-process or inside the inference worker). */
+export interface EngineOptions {
+  readonly model: ModelName;
+  readonly backend: 'auto' | BackendName;
+  readonly temporal: TemporalConfig;
+  /** Folder holding the weights named in models/manifest.json; default <project>/models. */
+  readonly modelsDir?: string;
+}
+
+/** One backend the selector tried, for logs: ok, or why not. */
+export interface BackendAttempt {
+  readonly backend: BackendName;
+  readonly ok: boolean;
+  /** Why it was not usable (absent when ok). */
+  readonly reason?: string;
+}

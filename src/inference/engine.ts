@@ -1,0 +1,145 @@
+/**
+ * Backbone + temporal stage + mask quantisation for any number of independent sessions, all
+ * on this thread's tf engine (the inference worker hosts one). Owns the Backbone and each
+ * session's FeatureRingBuffer; close() releases them all, so tf.memory().numTensors returns
+ * to what it was before create().
+ */
+import * as tf from '@tensorflow/tfjs';
+import { FeatureRingBuffer } from '../temporal/ringBuffer.js';
+import { createTemporalStage, type TemporalStage } from '../temporal/temporalStage.js';
+import { selectBackend } from './backend.js';
+import { Backbone } from './backbone.js';
+import { ModelStore } from './modelStore.js';
+import type { BackendAttempt, EngineInfo, EngineOptions, SegmentResult, TemporalConfig } from './types.js';
+
+export class UnknownSessionError extends Error {
+  override readonly name = 'UnknownSessionError';
+}
+export class DuplicateSessionError extends Error {
+  override readonly name = 'DuplicateSessionError';
+}
+export class EngineClosedError extends Error {
+  override readonly name = 'EngineClosedError';
+}
+
+/** Tensor/memory counters of this thread's tf engine (subset of tf.MemoryInfo). */
+export interface EngineMemory {
+  readonly numTensors: number;
+  readonly numDataBuffers: number;
+  readonly numBytes: number;
+}
+
+export class SegmentationEngine {
+  private readonly sessions = new Map<string, FeatureRingBuffer>();
+  private closed = false;
+
+  private constructor(
+    readonly info: EngineInfo,
+    /** What backend selection tried (for the startup log). */
+    readonly backendAttempts: readonly BackendAttempt[],
+    private readonly backbone: Backbone,
+    private readonly stage: TemporalStage,
+    private readonly temporal: TemporalConfig,
+  ) {}
+
+  static async create(opts: EngineOptions): Promise<SegmentationEngine> {
+    // Validate the cheap things before the backend and the model load.
+    const stage = createTemporalStage(opts.temporal);
+    const store = ModelStore.open(opts.modelsDir);
+    const { backend, attempts } = await selectBackend(opts.backend);
+    const backbone = await Backbone.load(opts.model, { store });
+    const b = backbone.info;
+    const info: EngineInfo = {
+      backend,
+      model: b.model,
+      inputWidth: b.inputWidth,
+      inputHeight: b.inputHeight,
+      maskWidth: b.maskWidth,
+      maskHeight: b.maskHeight,
+      featureNode: b.featureNode,
+      featureShape: b.featureShape,
+    };
+    return new SegmentationEngine(info, attempts, backbone, stage, opts.temporal);
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  hasSession(id: string): boolean {
+    return this.sessions.has(id);
+  }
+
+  /** Allocates the session's ring buffer (fixed size: ringSize frames). */
+  openSession(id: string): void {
+    this.assertOpen();
+    if (this.sessions.has(id)) throw new DuplicateSessionError(`session "${id}" is already open in the inference engine`);
+    const { featureShape, maskWidth, maskHeight } = this.info;
+    this.sessions.set(id, new FeatureRingBuffer({ capacity: this.temporal.ringSize, keyShape: featureShape, valueShape: [maskHeight, maskWidth, 1] }));
+  }
+
+  /**
+   * One frame of session `id`: rgb is inputWidth × inputHeight × 3 bytes.
+   * inferenceMs = normalise + backbone; temporalMs = temporal stage + sigmoid × 255 to bytes.
+   * Each is measured after reading the result back (dataSync), so on asynchronous backends
+   * (GPU) the time is the real compute time, not the time to enqueue it.
+   */
+  process(id: string, rgb: Uint8Array): SegmentResult {
+    this.assertOpen();
+    const ring = this.sessions.get(id);
+    if (!ring) throw new UnknownSessionError(`session "${id}" is not open in the inference engine; call openSession() first`);
+    const t0 = performance.now();
+    const { logits, features } = this.backbone.run(rgb);
+    try {
+      logits.dataSync();
+      const t1 = performance.now();
+      const fused = this.stage.process({ ring, logits, features });
+      let probs: Float32Array;
+      try {
+        const scaled = tf.tidy(() => tf.mul(tf.sigmoid(fused), 255));
+        try {
+          probs = scaled.dataSync() as Float32Array;
+        } finally {
+          scaled.dispose();
+        }
+      } finally {
+        fused.dispose();
+      }
+      // Uint8ClampedArray.set rounds to nearest and clamps to [0, 255] natively in one pass.
+      const mask = new Uint8ClampedArray(probs.length);
+      mask.set(probs);
+      const t2 = performance.now();
+      return { mask: new Uint8Array(mask.buffer), width: this.info.maskWidth, height: this.info.maskHeight, inferenceMs: t1 - t0, temporalMs: t2 - t1 };
+    } finally {
+      logits.dispose();
+      features.dispose();
+    }
+  }
+
+  /** Frees the session's ring buffer; false if it was not open. Safe after close(). */
+  closeSession(id: string): boolean {
+    const ring = this.sessions.get(id);
+    if (!ring) return false;
+    this.sessions.delete(id);
+    ring.dispose();
+    return true;
+  }
+
+  /** This thread's tf counters (the worker reports them for leak checks). */
+  memory(): EngineMemory {
+    const m = tf.memory();
+    return { numTensors: m.numTensors, numDataBuffers: m.numDataBuffers, numBytes: m.numBytes };
+  }
+
+  /** Closes every session, then frees the model. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const id of [...this.sessions.keys()]) this.closeSession(id);
+    this.backbone.dispose();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new EngineClosedError('the segmentation engine is closed');
+  }
+}

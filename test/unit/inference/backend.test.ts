@@ -1,0 +1,44 @@
+import { expect } from 'chai';
+import * as tf from '@tensorflow/tfjs';
+import { AUTO_ORDER, BackendUnavailableError, selectBackend } from '../../../src/inference/backend.js';
+
+describe('inference/backend selectBackend', () => {
+  after(async () => {
+    // Leave the thread on wasm for the test files that follow.
+    await selectBackend('wasm');
+  });
+
+  it("auto picks wasm here and reports why the native backends were skipped", async () => {
+    const sel = await selectBackend('auto');
+    expect(sel.backend).to.equal('wasm');
+    expect(tf.getBackend()).to.equal('wasm');
+    expect(sel.attempts.map((a) => a.backend)).to.deep.equal(AUTO_ORDER.slice(0, 3));
+    const gpu = sel.attempts[0]!;
+    expect(gpu.ok).to.equal(false);
+    expect(gpu.reason).to.match(/@tensorflow\/tfjs-node-gpu is not installed/);
+    expect(sel.attempts[1]!.reason).to.match(/@tensorflow\/tfjs-node is not installed/);
+    expect(sel.attempts[2]).to.deep.equal({ backend: 'wasm', ok: true });
+  });
+
+  it('an explicit backend that is unavailable is a clear error, and the active backend is kept', async () => {
+    await selectBackend('wasm');
+    let err: unknown;
+    try {
+      await selectBackend('tensorflow-gpu');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).to.be.instanceOf(BackendUnavailableError);
+    const e = err as BackendUnavailableError;
+    expect(e.name).to.equal('BackendUnavailableError');
+    expect(e.message).to.match(/backend "tensorflow-gpu" is not available here: @tensorflow\/tfjs-node-gpu is not installed/);
+    expect(e.message).to.match(/Fix: install the optional dependency/);
+    expect(e.attempts).to.have.length(1);
+    expect(tf.getBackend()).to.equal('wasm');
+  });
+
+  it('an explicit available backend is selected with a single attempt', async () => {
+    const sel = await selectBackend('wasm');
+    expect(sel).to.deep.equal({ backend: 'wasm', attempts: [{ backend: 'wasm', ok: true }] });
+  });
+});

@@ -1,0 +1,111 @@
+import { expect } from 'chai';
+import * as tf from '@tensorflow/tfjs';
+import { EngineClosedError, SegmentationEngine, UnknownSessionError, DuplicateSessionError } from '../../../src/inference/engine.js';
+import { TemporalConfigError } from '../../../src/temporal/temporalStage.js';
+import { grey, portrait, score } from './portrait.js';
+
+describe('inference/engine SegmentationEngine', () => {
+  const RING = 4;
+  let engine: SegmentationEngine;
+  let baseline: number;
+
+  before(async () => {
+    engine = await SegmentationEngine.create({ model: 'meet', backend: 'auto', temporal: { mode: 'none', ringSize: RING } });
+    baseline = tf.memory().numTensors;
+  });
+  after(() => engine?.close());
+
+  it('describes itself', () => {
+    expect(engine.info).to.deep.equal({
+      backend: 'wasm',
+      model: 'meet',
+      inputWidth: 256,
+      inputHeight: 144,
+      maskWidth: 256,
+      maskHeight: 144,
+      featureNode: 'add_5__xeno_compat__1',
+      featureShape: [18, 32, 24],
+    });
+    expect(engine.backendAttempts.at(-1)).to.deep.equal({ backend: 'wasm', ok: true });
+  });
+
+  it('turns a portrait into an 8-bit mask of the person at mask resolution', () => {
+    const img = portrait(256, 144, 0.75);
+    engine.openSession('p');
+    try {
+      const r = engine.process('p', img.rgb);
+      expect(r.mask).to.be.instanceOf(Uint8Array);
+      expect([r.width, r.height, r.mask.length]).to.deep.equal([256, 144, 256 * 144]);
+      expect(Number.isFinite(r.inferenceMs) && r.inferenceMs >= 0).to.equal(true);
+      expect(Number.isFinite(r.temporalMs) && r.temporalMs >= 0).to.equal(true);
+      const s = score(r.mask, img, 255);
+      expect(s.precision, JSON.stringify(s)).to.be.at.least(0.9);
+      expect(s.face, JSON.stringify(s)).to.be.at.least(0.9);
+      expect(Math.max(...r.mask)).to.be.at.least(250); // confident person pixels reach ≈ 255
+    } finally {
+      engine.closeSession('p');
+    }
+  });
+
+  it('300 frames then closeSession: tensor count back to the post-load baseline', function () {
+    this.timeout(180_000);
+    const img = portrait(256, 144, 0.75);
+    const g = grey(256, 144);
+    expect(tf.memory().numTensors).to.equal(baseline);
+    engine.openSession('s300');
+    const withRing = tf.memory().numTensors;
+    expect(withRing).to.equal(baseline + 2 * RING); // key + value slot per frame, allocated up front
+    const bytesWithRing = tf.memory().numBytes;
+    for (let i = 0; i < 300; i++) {
+      const r = engine.process('s300', i % 2 ? img.rgb : g);
+      expect(r.mask.length).to.equal(256 * 144);
+      if (i >= RING) {
+        // Steady state: no growth in tensors or bytes however many frames go through.
+        expect(tf.memory().numTensors).to.equal(withRing);
+        expect(tf.memory().numBytes).to.equal(bytesWithRing);
+      }
+    }
+    expect(engine.closeSession('s300')).to.equal(true);
+    expect(tf.memory().numTensors).to.equal(baseline);
+  });
+
+  it('keeps sessions independent', () => {
+    const img = portrait(256, 144, 0.75);
+    engine.openSession('a');
+    engine.openSession('b');
+    expect(engine.sessionCount).to.equal(2);
+    expect(() => engine.openSession('a')).to.throw(DuplicateSessionError);
+    const a1 = engine.process('a', img.rgb);
+    engine.process('b', grey(256, 144));
+    expect(engine.closeSession('b')).to.equal(true);
+    expect(engine.closeSession('b')).to.equal(false);
+    expect(tf.memory().numTensors).to.equal(baseline + 2 * RING);
+    expect(() => engine.process('b', img.rgb)).to.throw(UnknownSessionError, /openSession/);
+    const a2 = engine.process('a', img.rgb);
+    expect(Buffer.from(a2.mask).equals(Buffer.from(a1.mask))).to.equal(true);
+    engine.closeSession('a');
+    expect(tf.memory().numTensors).to.equal(baseline);
+  });
+
+  it('validates the temporal config before loading anything', async () => {
+    let err: unknown;
+    try {
+      await SegmentationEngine.create({ model: 'meet', backend: 'wasm', temporal: { mode: 'none', ringSize: 0 } });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).to.be.instanceOf(TemporalConfigError);
+  });
+
+  it('close() frees every session and the model, once', async () => {
+    const before = tf.memory().numTensors;
+    const e = await SegmentationEngine.create({ model: 'selfie', backend: 'wasm', temporal: { mode: 'none', ringSize: 2 } });
+    e.openSession('x');
+    e.process('x', grey(256, 256));
+    e.close();
+    e.close();
+    expect(tf.memory().numTensors).to.equal(before);
+    expect(() => e.openSession('y')).to.throw(EngineClosedError);
+    expect(e.closeSession('x')).to.equal(false);
+  });
+});
