@@ -47,4 +47,11 @@ export type AssemblerOutput =
   | { readonly kind: 'frame'; readonly frame: EncodedFrame }
   | { readonly kind: 'keyframe_needed'; readonly reason: KeyframeReason }
   /** A frame that could not be assembled (missing packets, corrupt payload); counted as a drop. */
-  | { readonly kind: 'frame_dropped'; readonly reason: 'incomplete' | 'corrupt' | 'waiting_keyframe'; readonly rtpTimestamp: number };
+  | { readonly kind: 'frame_dropped'; readonly reason: AssemblerDropReason; readonly rtpTimestamp: number };
+
+/**
+ * incomplete: packets lost and not recovered in time; corrupt: the payload could not be
+ * depacketized; too_large: bigger than the configured pixel or byte limit; waiting_keyframe:
+ * a delta frame after the reference chain broke, before the next keyframe.
+ */
+export type AssemblerDropReason = 'incomplete' | 'corrupt' | 'too_large' | 'waiting_keyframe';

@@ -17,10 +17,12 @@ export type Stage = (typeof STAGES)[number];
 /** Why a frame did not become a mask. Closed set (metric label). */
 export const DROP_REASONS = [
   'incomplete', // packets lost and not recovered in time
-  'corrupt', // depacketizer rejected the payload, or frame too large
+  'corrupt', // the depacketizer rejected the payload
+  'too_large', // above the configured pixel or byte limit
   'waiting_keyframe', // delta frame after loss, before the next keyframe
   'decoder_busy', // decoder queue full
-  'decode_error', // the decoder failed on it
+  'decode_error', // the decoder failed on it (or on a frame before it)
+  'decoder_skipped', // the decoder consumed it without producing a picture
   'superseded', // a newer frame replaced it while it waited (latest frame wins)
   'inference_error', // the inference worker failed or crashed
   'backpressure', // the data channel was backed up: mask not sent
