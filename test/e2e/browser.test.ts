@@ -1,0 +1,144 @@
+/**
+ * End to end in a real browser: Chromium's fake camera plays a clip of a person, the page
+ * (dist/client) streams it to the in-process server, and masks come back.
+ * Needs `npm run build` first (the server serves dist/client), /usr/bin/chromium and ffmpeg
+ * (only when src/testing/synthClip.ts is not there to write the clip).
+ */
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { startServer } from '../../src/main.js';
+import { projectRoot } from '../../src/paths.js';
+import { chromiumAvailable, launchChromium, type LaunchedChromium } from './chromium.js';
+
+const run = promisify(execFile);
+
+const CLIP = { width: 640, height: 480, fps: 30, seconds: 4 } as const;
+const PERSON_IMAGE = '/usr/share/doc/opencv-doc/examples/data/messi5.jpg';
+/** Masks per second required, measured over MEASURE_MS after the first mask. */
+const MIN_MASK_RATE = 20;
+const MEASURE_MS = 5000;
+
+/** What the page exposes as window.__maskstream (client/testHooks.ts). */
+interface PageHooks {
+  state: string;
+  masksReceived: number;
+  maskTimes: number[];
+  lastTimings: Record<string, number> | null;
+  e2eMs: number | null;
+  errors: string[];
+  matched: number;
+  unmatched: number;
+  misalignmentMs: number | null;
+  mapping: Record<string, unknown>;
+}
+
+type RunningServer = Awaited<ReturnType<typeof startServer>>;
+
+/**
+ * A 640×480 30 fps y4m clip with a person: the colleague's synthetic clip writer when it
+ * exists, else a slow pan over a photo of a football player, made with ffmpeg.
+ */
+async function writeClip(file: string): Promise<string> {
+  // Imported by computed URL: the module may not exist yet, and then this test falls back.
+  const synth = new URL('../../src/testing/synthClip.js', import.meta.url);
+  if (existsSync(fileURLToPath(synth))) {
+    const mod = (await import(synth.href)) as { writeClipY4m?: (p: string, o: object) => unknown };
+    if (typeof mod.writeClipY4m === 'function') {
+      await mod.writeClipY4m(file, { width: CLIP.width, height: CLIP.height, fps: CLIP.fps, frames: CLIP.fps * CLIP.seconds, speedPxPerFrame: 4, seed: 1 });
+      return 'synthClip';
+    }
+  }
+  // Scale up a little, then crop a window that drifts: the subject moves like on a webcam.
+  const pan = `scale=720:540,crop=${CLIP.width}:${CLIP.height}:'40+40*sin(2*PI*t/${CLIP.seconds})':'30+30*sin(4*PI*t/${CLIP.seconds})',format=yuv420p`;
+  await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-loop', '1', '-i', PERSON_IMAGE, '-vf', pan, '-r', String(CLIP.fps), '-t', String(CLIP.seconds), '-pix_fmt', 'yuv420p', '-f', 'yuv4mpegpipe', file]);
+  return 'ffmpeg';
+}
+
+function hooks(browser: LaunchedChromium): Promise<PageHooks> {
+  return browser.page.evaluate(() => {
+    const h = (window as unknown as { __maskstream: PageHooks }).__maskstream;
+    return JSON.parse(JSON.stringify(h)) as PageHooks;
+  });
+}
+
+describe('browser end to end (Chromium, fake camera)', function () {
+  this.timeout(180_000);
+  let tmp: string | undefined;
+  let clipPath = '';
+  let server: RunningServer | undefined;
+  let browser: LaunchedChromium | undefined;
+
+  before(async function () {
+    if (!chromiumAvailable()) this.skip();
+    if (!existsSync(path.join(projectRoot(), 'dist', 'client', 'index.html'))) throw new Error('dist/client is missing: run `node scripts/build-client.mjs` first');
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'maskstream-e2e-'));
+    clipPath = path.join(tmp, 'person.y4m');
+    const source = await writeClip(clipPath);
+    console.log(`      clip: ${source}`);
+  });
+
+  afterEach(async () => {
+    // Browser first (it says bye), then the server; each even if the other fails.
+    try {
+      await browser?.close();
+    } finally {
+      browser = undefined;
+      await server?.close();
+      server = undefined;
+    }
+  });
+
+  after(() => {
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('streams masks continuously, shows latency and reports no errors', async () => {
+    server = await startServer({ port: 0, host: '127.0.0.1' });
+    browser = await launchChromium({ clipPath });
+    const { page } = browser;
+    await page.goto(`http://127.0.0.1:${server.port}/?autostart=1`);
+
+    await page.waitForFunction(
+      () => ((window as unknown as { __maskstream?: { masksReceived: number } }).__maskstream?.masksReceived ?? 0) > 0,
+      undefined,
+      { timeout: 90_000, polling: 100 },
+    );
+    const first = await hooks(browser);
+    await page.waitForTimeout(MEASURE_MS);
+    const last = await hooks(browser);
+
+    // Rate over the window, from the page's own arrival times.
+    const from = first.maskTimes[first.maskTimes.length - 1]!;
+    const inWindow = last.maskTimes.filter((t) => t > from && t <= from + MEASURE_MS);
+    const rate = inWindow.length / (MEASURE_MS / 1000);
+    const gaps = inWindow.map((t, i) => t - (i === 0 ? from : inWindow[i - 1]!));
+    const maxGap = Math.max(...gaps);
+    console.log(`      masks: ${rate.toFixed(1)}/s over ${MEASURE_MS} ms (max gap ${maxGap.toFixed(0)} ms), ` +
+      `e2e ${last.e2eMs?.toFixed(1)} ms, matched ${last.matched}/${last.matched + last.unmatched}, ` +
+      `misalignment ${last.misalignmentMs?.toFixed(1)} ms, mapping ${JSON.stringify(last.mapping)}`);
+    console.log(`      server timings: ${JSON.stringify(last.lastTimings)}`);
+
+    expect(last.errors, 'page errors').to.deep.equal([]);
+    expect(browser.consoleErrors, 'console errors').to.deep.equal([]);
+    expect(last.state).to.equal('streaming');
+    expect(rate, 'masks per second').to.be.at.least(MIN_MASK_RATE);
+    expect(maxGap, 'longest gap between masks, ms').to.be.below(1000);
+    expect(last.e2eMs, 'end-to-end latency').to.be.a('number').and.to.be.above(0);
+
+    // The HUD shows numbers (it refreshes every 250 ms).
+    await page.waitForTimeout(300);
+    const hud = await page.$$eval('[data-hud]', (els) => Object.fromEntries(els.map((e) => [(e as HTMLElement).dataset.hud!, e.textContent ?? ''])));
+    for (const key of ['e2e', 'inference', 'server', 'decode']) expect(hud[key], `HUD ${key}`).to.match(/^\d+(\.\d+)? ms$/);
+    expect(hud.maskFps, 'HUD mask fps').to.match(/^\d+(\.\d+)? \/s$/);
+    expect(hud.cameraFps, 'HUD camera fps').to.match(/^\d+(\.\d+)? \/s$/);
+
+    const artifacts = path.join(projectRoot(), 'artifacts');
+    mkdirSync(artifacts, { recursive: true });
+    await page.screenshot({ path: path.join(artifacts, 'e2e-blur.png') });
+  });
+});
