@@ -24,6 +24,8 @@ export interface RunningServer {
   readonly metrics: Metrics;
   readonly registry: SessionRegistry;
   readonly engineInfo: EngineInfo;
+  /** The inference worker (owned by the server; tests read its tensor count). */
+  readonly inference: InferenceWorker;
   close(): Promise<void>;
 }
 
@@ -92,5 +94,5 @@ export async function startServer(overrides: Partial<Config> = {}, opts: { logge
     })();
     return closing;
   };
-  return { url, port, config, metrics, registry, engineInfo, close };
+  return { url, port, config, metrics, registry, engineInfo, inference, close };
 }

@@ -90,7 +90,7 @@ export class Session {
   private assembler: FrameAssembler | undefined;
   private assemblerCodec: VideoCodecName | undefined;
   private mediaSsrc: number | undefined;
-  private readonly decoder: DecoderStage;
+  private readonly decoder: DecoderStage<FrameContext>;
   private readonly slot = new LatestFrameSlot<FrameContext>();
   private readonly sender: MaskSender;
   private channel: RTCDataChannel | undefined;
@@ -115,9 +115,10 @@ export class Session {
       iceServers: config.iceServers.map((urls) => ({ urls })),
       ...(config.icePortRange ? { icePortRange: [config.icePortRange[0], config.icePortRange[1]] as [number, number] } : {}),
     });
-    this.decoder = new DecoderStage({
-      onPicture: (pic, meta) => this.onPicture(pic, meta.decodeMs, meta.tag as FrameContext),
+    this.decoder = new DecoderStage<FrameContext>({
+      onPicture: (pic, meta) => this.onPicture(pic, meta.decodeMs, meta.tag),
       onError: (err) => this.onDecoderError(err),
+      onSkipped: (_ctx, reason) => this.drop(this.closed ? 'closed' : reason),
     });
     this.pc.onDataChannel.subscribe((dc) => this.onDataChannel(dc));
     this.pc.connectionStateChange.subscribe((state) => {
@@ -267,8 +268,18 @@ export class Session {
     };
     const m = this.deps.metrics;
     m.observeStage('receive', frame.completeMs - frame.firstPacketMs);
-    const accepted = this.decoder.decode(frame, ctx);
-    if (accepted === false) this.drop('decoder_busy');
+    const outcome = this.decoder.decode(frame, ctx);
+    if (outcome === 'queued') return;
+    if (outcome === 'closed') {
+      this.drop('closed');
+      return;
+    }
+    // 'busy': the decoder is far behind (it never is at 2 ms/frame unless the host is
+    // starved); dropping an encoded frame breaks the reference chain, so start over from a
+    // keyframe. 'needs_keyframe': the decoder was discarded after an error.
+    this.drop(outcome === 'busy' ? 'decoder_busy' : 'waiting_keyframe');
+    if (outcome === 'busy') this.decoder.reset();
+    if (this.assembler) this.handleAssembler(this.assembler.requestKeyframe('decoder_error', performance.now()));
   }
 
   private onPicture(pic: I420Picture, decodeMs: number, ctx: FrameContext): void {
@@ -352,9 +363,8 @@ export class Session {
   private onDecoderError(err: Error): void {
     if (this.closed) return;
     this.deps.metrics.decoderErrors.inc();
-    this.drop('decode_error');
     this.log.warn('decoder error; requesting a keyframe', { error: err.message });
-    if (this.assembler) this.handleAssembler(this.assembler.requestKeyframe('decoder_error'));
+    if (this.assembler) this.handleAssembler(this.assembler.requestKeyframe('decoder_error', performance.now()));
   }
 
   private requestKeyframe(reason: KeyframeReason): void {
@@ -375,6 +385,7 @@ export class Session {
     if (this.closed) return;
     const now = performance.now();
     for (const r of this.reorderBySsrc.values()) this.feedAssembler(r.flush(now), now);
+    if (this.assembler) this.handleAssembler(this.assembler.tick(now));
     const connected = this.pc.connectionState === 'connected';
     const since = this.lastRtpMs || this.createdAt;
     if (connected && now - since > this.deps.config.mediaTimeoutMs) this.close('media_timeout');

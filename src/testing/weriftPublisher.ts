@@ -73,7 +73,9 @@ export class WeriftPublisher {
     const codec = this.opts.codec === 'vp8'
       ? new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90000, rtcpFeedback: [useNACK(), usePLI(), useREMB()] })
       : new RTCRtpCodecParameters({ mimeType: 'video/H264', clockRate: 90000, rtcpFeedback: [useNACK(), usePLI(), useREMB()], parameters: 'profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1' });
-    this.pc = new RTCPeerConnection({ codecs: { video: [codec], audio: [] }, iceServers: [] });
+    // max-bundle: with werift's default policy the offerer gathers one ICE transport per
+    // m-line and never closes the one BUNDLE makes redundant (2 UDP sockets leaked per peer).
+    this.pc = new RTCPeerConnection({ codecs: { video: [codec], audio: [] }, iceServers: [], bundlePolicy: 'max-bundle' });
     this.transceiver = this.pc.addTransceiver(this.track, { direction: 'sendonly' });
     this.transceiver.sender.onRtcp.subscribe((rtcp) => {
       // PLI/FIR arrive as payload-specific feedback; any of them means "send a keyframe".

@@ -101,4 +101,23 @@ describe('live pipeline (werift publisher → server → masks)', function () {
       expect(server.registry.size, 'session closed after bye').to.equal(0);
     });
   }
+
+  it('reports backend, stage histograms and frame counters on /healthz and /metrics', async () => {
+    const health = (await (await fetch(server.url + '/healthz')).json()) as { backend: string; model: string; sessions: number };
+    expect(health.backend).to.equal(server.engineInfo.backend);
+    expect(health.model).to.equal(server.engineInfo.model);
+    const text = await (await fetch(server.url + '/metrics')).text();
+    const value = (re: RegExp) => Number(re.exec(text)?.[1] ?? NaN);
+    const processed = value(/^maskstream_frames_processed_total (\S+)$/m);
+    expect(processed, 'frames processed by the two streams above').to.be.at.least(2 * Math.ceil(0.9 * FRAMES));
+    expect(value(/^maskstream_frames_received_total (\S+)$/m)).to.be.at.least(processed);
+    for (const stage of ['receive', 'decode', 'preprocess', 'inference', 'temporal', 'encode', 'queue', 'server']) {
+      expect(value(new RegExp(`^maskstream_stage_duration_seconds_count\\{stage="${stage}"\\} (\\S+)$`, 'm')), stage).to.be.greaterThan(0);
+    }
+    expect(value(/^maskstream_stage_duration_seconds_bucket\{le="0.001",stage="decode"\} (\S+)$/m)).to.be.at.least(0);
+    expect(value(/^maskstream_end_to_end_latency_seconds_count (\S+)$/m), 'acks recorded').to.be.greaterThan(0);
+    expect(text).to.match(new RegExp(`^maskstream_backend_info\\{backend="${server.engineInfo.backend}",model="${server.engineInfo.model}"\\} 1$`, 'm'));
+    expect(value(/^maskstream_sessions_active (\S+)$/m)).to.equal(0);
+    expect(text).not.to.match(/session(_id)?="/);
+  });
 });

@@ -1,0 +1,63 @@
+/**
+ * `npm run bench:pipeline -- [--seconds 20] [--codec vp8|h264] [--model meet|selfie] [--fps 30]`
+ *
+ * One 640×480 stream through the real server on 127.0.0.1: a werift publisher (in this
+ * process, sending a generated clip with a person, encoded live) → server → masks back.
+ * Prints the per-stage latency breakdown the server reports in each mask message
+ * (median, p95, p99 in ms), end-to-end latency (frame sent → mask received, publisher
+ * clock), masks/s and drops, as a Markdown table.
+ */
+import os from 'node:os';
+import { startServer } from '../main.js';
+import { WeriftPublisher } from '../testing/weriftPublisher.js';
+import { generateClip } from '../testing/synthClip.js';
+import type { ModelName } from '../inference/types.js';
+import { fmt, summarize } from './stats.js';
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
+}
+
+async function main(): Promise<void> {
+  const seconds = Number(arg('seconds', '20'));
+  const fps = Number(arg('fps', '30'));
+  const codec = arg('codec', 'vp8') as 'vp8' | 'h264';
+  const model = arg('model', 'meet') as ModelName;
+  const warmupFrames = fps * 2;
+  const clip = await generateClip({ frames: 150, width: 640, height: 480, fps, speedPxPerFrame: 4, seed: 1 });
+  const server = await startServer({ port: 0, host: '127.0.0.1', logLevel: 'warn', model });
+  const pub = new WeriftPublisher({ url: server.url, codec, frames: clip.frames, fps, totalFrames: Math.round(seconds * fps) + warmupFrames });
+  try {
+    await pub.connect();
+    await pub.run();
+    await new Promise((r) => setTimeout(r, 1000));
+  } finally {
+    await pub.close();
+    await server.close();
+  }
+  const masks = pub.masks.filter((m) => m.frameIndex >= warmupFrames);
+  const sent = pub.framesSent - warmupFrames;
+  const col = (f: (t: (typeof masks)[number]) => number) => summarize(masks.map(f));
+  const rows: [string, ReturnType<typeof summarize>][] = [
+    ['receive (first packet → frame complete)', col((m) => m.msg.timings.receiveMs)],
+    ['decode (WebCodecs VP8/H.264)', col((m) => m.msg.timings.decodeMs)],
+    ['preprocess (I420 → RGB + resize)', col((m) => m.msg.timings.preprocessMs)],
+    ['inference (backbone)', col((m) => m.msg.timings.inferenceMs)],
+    ['temporal', col((m) => m.msg.timings.temporalMs)],
+    ['encode (mask message)', col((m) => m.msg.timings.encodeMs)],
+    ['server total (frame complete → mask sent)', col((m) => m.msg.timings.serverMs)],
+    ['end to end (frame sent → mask received)', col((m) => m.e2eMs)],
+  ];
+  console.log(`\nmaskstream pipeline benchmark: 1 stream ${codec.toUpperCase()} 640×480 @ ${fps} fps, ${seconds} s measured after ${warmupFrames} warm-up frames`);
+  console.log(`model ${server.engineInfo.model} (${server.engineInfo.inputWidth}×${server.engineInfo.inputHeight}), backend ${server.engineInfo.backend}, temporal ${server.config.temporal}; ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}\n`);
+  console.log('| stage | median ms | p95 ms | p99 ms |');
+  console.log('|---|---:|---:|---:|');
+  for (const [name, s] of rows) console.log(`| ${name} | ${fmt(s.p50, 2)} | ${fmt(s.p95, 2)} | ${fmt(s.p99, 2)} |`);
+  console.log(`\nmasks: ${masks.length} for ${sent} frames sent (${fmt((100 * masks.length) / Math.max(1, sent))} %), ${fmt(masks.length / seconds)} masks/s; keyframe requests seen by publisher: ${pub.keyframeRequests}; errors: ${pub.errors.length}`);
+}
+
+main().catch((e: Error) => {
+  console.error(e);
+  process.exit(1);
+});
