@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startServer } from '../../src/main.js';
 import { projectRoot } from '../../src/paths.js';
-import { chromiumAvailable, launchChromium, type LaunchedChromium } from './chromium.js';
+import { CHROMIUM_PATH, chromiumAvailable, launchChromium, type LaunchedChromium } from './chromium.js';
 
 const run = promisify(execFile);
 
@@ -73,8 +73,9 @@ describe('browser end to end (Chromium, fake camera)', function () {
   let server: RunningServer | undefined;
   let browser: LaunchedChromium | undefined;
 
-  before(async function () {
-    if (!chromiumAvailable()) this.skip();
+  before(async () => {
+    // Never skipped: a missing browser is a broken test machine, not a passing test.
+    if (!chromiumAvailable()) throw new Error(`Chromium not found at ${CHROMIUM_PATH}: apt-get install chromium (or set CHROMIUM_PATH)`);
     if (!existsSync(path.join(projectRoot(), 'dist', 'client', 'index.html'))) throw new Error('dist/client is missing: run `node scripts/build-client.mjs` first');
     tmp = mkdtempSync(path.join(os.tmpdir(), 'maskstream-e2e-'));
     clipPath = path.join(tmp, 'person.y4m');
