@@ -3,7 +3,7 @@
  * same names (MASKSTREAM_PORT=9000 ≡ --port 9000). Validated, filled with defaults into
  * a frozen copy. Every field documents its unit; README "Configuration" mirrors this table.
  */
-import type { BackendName, ModelName, TemporalMode } from './inference/types.js';
+import { TEMPORAL_MODES, type BackendName, type ModelName, type TemporalMode } from './inference/types.js';
 
 export interface Config {
   /** HTTP/WebSocket port; 0 picks a free port. */
@@ -85,7 +85,7 @@ const FIELDS: { [K in keyof Config]: FieldSpec } = {
   host: { env: 'MASKSTREAM_HOST', flag: 'host', parse: (r) => { if (!r) throw new ConfigError('must not be empty'); return r; } },
   model: { env: 'MASKSTREAM_MODEL', flag: 'model', parse: oneOf<ModelName>('meet', 'selfie') },
   backend: { env: 'MASKSTREAM_BACKEND', flag: 'backend', parse: oneOf('auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu') },
-  temporal: { env: 'MASKSTREAM_TEMPORAL', flag: 'temporal', parse: oneOf<TemporalMode>('none') },
+  temporal: { env: 'MASKSTREAM_TEMPORAL', flag: 'temporal', parse: oneOf<TemporalMode>(...TEMPORAL_MODES) },
   ringSize: { env: 'MASKSTREAM_RING_SIZE', flag: 'ring-size', parse: int(1, 64) },
   maxSessions: { env: 'MASKSTREAM_MAX_SESSIONS', flag: 'max-sessions', parse: int(1, 1000) },
   iceServers: {

@@ -1,9 +1,26 @@
 #!/usr/bin/env node
 /**
- * `maskstream` command line. Subcommands: serve (default).
+ * `maskstream` command line. Subcommands: serve (default; the live server), segment (a .y4m
+ * clip → mask PNGs offline), eval (metrics of mask PNGs against ground truth). Each is
+ * imported only when chosen, so `segment`/`eval` do not load the server and `eval` does not
+ * load TF.js.
  */
-import { loadConfig, describeConfig, ConfigError } from '../config.js';
-import { startServer } from '../main.js';
+import { describeConfig, loadConfig } from '../config.js';
+
+const USAGE = `usage: maskstream [command] [flags]
+
+commands:
+  serve    run the live WebRTC segmentation server (default)
+  segment  segment a .y4m clip into one 8-bit PNG mask per frame
+  eval     compare mask PNGs with ground truth: J, F, TE, dtSSD
+
+\`maskstream <command> --help\` lists each command's flags.`;
+
+/** Error classes whose message is the whole story for the user: printed as one line, no stack. */
+const USER_ERRORS = new Set([
+  'ConfigError', 'UsageError', 'Y4mFormatError', 'PngFormatError', 'MetricsInputError', 'EvalInputError', 'SegmentInputError',
+  'BackendUnavailableError', 'ModelIntegrityError', 'ManifestError', 'TemporalConfigError',
+]);
 
 async function serve(argv: string[]): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -11,6 +28,7 @@ async function serve(argv: string[]): Promise<void> {
     for (const r of describeConfig()) console.log(`  ${r.flag.padEnd(22)} ${r.env.padEnd(32)} default ${r.default}`);
     return;
   }
+  const { startServer } = await import('../main.js');
   const config = loadConfig({ env: process.env, argv });
   const server = await startServer({}, { config });
   console.log(`maskstream ready: open ${server.url} (backend ${server.engineInfo.backend}, model ${server.engineInfo.model})`);
@@ -28,19 +46,40 @@ async function serve(argv: string[]): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
+const io = {
+  stdout: (s: string) => void process.stdout.write(s),
+  stderr: (s: string) => void process.stderr.write(s),
+  env: process.env,
+};
+
 async function main(): Promise<void> {
   const [cmd, ...rest] = process.argv.slice(2);
   switch (cmd) {
     case undefined:
     case 'serve':
       return serve(rest);
-    default:
+    case 'segment':
+      return (await import('./segment.js')).runSegment(rest, io);
+    case 'eval':
+      return (await import('./eval.js')).runEval(rest, io);
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return;
+    default: {
       if (cmd.startsWith('--')) return serve([cmd, ...rest]);
-      throw new ConfigError(`unknown command "${cmd}" (known: serve)`);
+      const { UsageError } = await import('./flags.js');
+      throw new UsageError(`unknown command "${cmd}" (known: serve, segment, eval; see maskstream --help)`);
+    }
   }
 }
 
-main().catch((e: Error) => {
-  console.error(`maskstream: ${e.name === 'ConfigError' ? 'configuration error: ' : ''}${e.message}`);
+main().catch((e: Error & { code?: unknown }) => {
+  const prefix = e.name === 'ConfigError' ? 'configuration error: ' : '';
+  console.error(`maskstream: ${prefix}${e.message}`);
+  // System errors (ENOENT, EADDRINUSE, …) and our own named errors explain themselves; anything
+  // else is a bug, where the stack is what a report needs.
+  if (!USER_ERRORS.has(e.name) && typeof e.code !== 'string' && e.stack) console.error(e.stack.split('\n').slice(1).join('\n'));
   process.exit(1);
 });

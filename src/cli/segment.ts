@@ -1,0 +1,277 @@
+/**
+ * `maskstream segment`: a .y4m clip → one 8-bit grayscale PNG mask per frame, through exactly
+ * the live server's per-frame path (I420 → model-size RGB → backbone → temporal stage →
+ * 8-bit mask) on one in-process engine session, so temporal state carries across frames as it
+ * does for a live peer. Masks are stretched back to the clip's size with bilinear filtering.
+ *
+ * OfflineSegmenter is that per-frame path without files (the quality benchmark uses it);
+ * segmentY4m adds the Y4M reader and PNG writer; runSegment is the command line.
+ */
+import { mkdir, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { describeConfig, loadConfig } from '../config.js';
+import { i420ToRgb } from '../decode/yuvToRgb.js';
+import { resizeMaskBilinear } from '../decode/resizeMask.js';
+import type { I420Picture } from '../decode/types.js';
+import { SegmentationEngine } from '../inference/engine.js';
+import { TEMPORAL_MODES, type BackendName, type EngineInfo, type ModelName, type TemporalConfig, type TemporalMode } from '../inference/types.js';
+import { openY4m, Y4mFormatError } from '../io/y4m.js';
+import { writeGrayPng } from '../io/png.js';
+import { formatHelp, parseFlags, positiveIntFlag, type FlagSpec } from './flags.js';
+
+/** Times of the last frame through OfflineSegmenter.process, ms. */
+export interface FrameTimings {
+  /** I420 → model-size RGB. */
+  readonly preprocessMs: number;
+  /** Normalise + backbone (engine). */
+  readonly inferenceMs: number;
+  /** Temporal stage + sigmoid × 255 (engine). */
+  readonly temporalMs: number;
+  /** Mask → picture size. */
+  readonly resizeMs: number;
+  /** All of the above. */
+  readonly totalMs: number;
+}
+
+export interface OfflineSegmenterOptions {
+  readonly model: ModelName;
+  readonly backend: 'auto' | BackendName;
+  readonly temporal: TemporalConfig;
+  /** Weights folder; default <project>/models. */
+  readonly modelsDir?: string;
+}
+
+const SESSION_ID = 'offline';
+
+/** Frames → full-size masks on one engine session. Not thread-safe; one clip per instance. */
+export class OfflineSegmenter {
+  private rgb: Uint8Array;
+  private closed = false;
+  private frameCount = 0;
+  private sumMs = 0;
+  private last: FrameTimings | null = null;
+
+  private constructor(
+    private readonly engine: SegmentationEngine,
+    private readonly ownsEngine: boolean,
+    private readonly sessionId: string,
+  ) {
+    const { inputWidth, inputHeight } = engine.info;
+    this.rgb = new Uint8Array(inputWidth * inputHeight * 3);
+    engine.openSession(sessionId);
+  }
+
+  /** Loads the model on this thread; close() frees it. */
+  static async create(o: OfflineSegmenterOptions): Promise<OfflineSegmenter> {
+    const engine = await SegmentationEngine.create({ model: o.model, backend: o.backend, temporal: o.temporal, modelsDir: o.modelsDir });
+    try {
+      return new OfflineSegmenter(engine, true, SESSION_ID);
+    } catch (e) {
+      engine.close();
+      throw e;
+    }
+  }
+
+  /** Uses a session on an engine the caller owns (several clips, one model load); close() closes only the session. */
+  static withEngine(engine: SegmentationEngine, sessionId = SESSION_ID): OfflineSegmenter {
+    return new OfflineSegmenter(engine, false, sessionId);
+  }
+
+  get info(): EngineInfo {
+    return this.engine.info;
+  }
+
+  /** Frames processed so far. */
+  get frames(): number {
+    return this.frameCount;
+  }
+
+  /** Mean time of process(), ms per frame (NaN before the first frame). */
+  get meanMs(): number {
+    return this.sumMs / this.frameCount;
+  }
+
+  /** Timings of the most recent frame, or null. */
+  get lastTimings(): FrameTimings | null {
+    return this.last;
+  }
+
+  /** The next frame of the clip → its mask at the picture's size (width × height bytes, probability × 255). */
+  process(pic: I420Picture): Uint8Array {
+    if (this.closed) throw new Error('the offline segmenter is closed');
+    const t0 = performance.now();
+    const { inputWidth, inputHeight } = this.engine.info;
+    i420ToRgb(pic, inputWidth, inputHeight, this.rgb);
+    const t1 = performance.now();
+    const r = this.engine.process(this.sessionId, this.rgb);
+    const t2 = performance.now();
+    const mask = resizeMaskBilinear(r.mask, r.width, r.height, pic.width, pic.height);
+    const t3 = performance.now();
+    this.last = { preprocessMs: t1 - t0, inferenceMs: r.inferenceMs, temporalMs: r.temporalMs, resizeMs: t3 - t2, totalMs: t3 - t0 };
+    this.frameCount++;
+    this.sumMs += t3 - t0;
+    return mask;
+  }
+
+  /** Closes the session (and the engine if this instance created it). Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.engine.closeSession(this.sessionId);
+    if (this.ownsEngine) this.engine.close();
+  }
+}
+
+/** Output file name of frame i: 000000.png, 000001.png, … */
+export function maskFileName(i: number): string {
+  return `${String(i).padStart(6, '0')}.png`;
+}
+
+export interface SegmentOptions extends OfflineSegmenterOptions {
+  readonly input: string;
+  /** Directory for the PNGs; created if missing. */
+  readonly output: string;
+  /** Stop after this many frames (default: all). */
+  readonly limit?: number;
+}
+
+export interface SegmentSummary {
+  readonly frames: number;
+  readonly width: number;
+  readonly height: number;
+  readonly fps: number;
+  readonly model: ModelName;
+  readonly backend: BackendName;
+  readonly temporal: TemporalMode;
+  readonly ringSize: number;
+  /** Mean OfflineSegmenter.process time (preprocess + model + resize), ms per frame. */
+  readonly meanSegmentMs: number;
+  /** Mean wall time per frame including Y4M reading and PNG writing, ms. */
+  readonly meanTotalMs: number;
+  /** Numbered PNGs in the output directory beyond this run's frames (left from an earlier, longer run). */
+  readonly staleFiles: number;
+}
+
+export class SegmentInputError extends Error {
+  override readonly name = 'SegmentInputError';
+}
+
+/** Segments every frame of a Y4M clip into numbered PNGs. */
+export async function segmentY4m(o: SegmentOptions): Promise<SegmentSummary> {
+  // The input first: a wrong file fails in milliseconds, before the model loads.
+  const reader = await openY4m(o.input).catch((e: NodeJS.ErrnoException) => {
+    if (e instanceof Y4mFormatError) throw e;
+    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'it is a directory' : e.message;
+    throw new SegmentInputError(`cannot read --input ${o.input}: ${why}`);
+  });
+  try {
+    const seg = await OfflineSegmenter.create(o);
+    try {
+      // After the engine loads, so a model or backend error leaves no empty directory behind.
+      try {
+        await mkdir(o.output, { recursive: true });
+      } catch (e) {
+        throw new SegmentInputError(`cannot create --output directory ${o.output}: ${(e as Error).message}`);
+      }
+      const tLoop = performance.now();
+      const limit = o.limit ?? Infinity;
+      let n = 0;
+      while (n < limit) {
+        const pic = await reader.readFrame();
+        if (!pic) break;
+        const mask = seg.process(pic);
+        await writeGrayPng(path.join(o.output, maskFileName(n)), mask, pic.width, pic.height);
+        n++;
+      }
+      if (n === 0) throw new Y4mFormatError(`${o.input} has no frames (only a header)`);
+      const loopMs = performance.now() - tLoop;
+      return {
+        frames: n,
+        width: reader.width,
+        height: reader.height,
+        fps: reader.fps,
+        model: seg.info.model,
+        backend: seg.info.backend,
+        temporal: o.temporal.mode,
+        ringSize: o.temporal.ringSize,
+        meanSegmentMs: seg.meanMs,
+        meanTotalMs: loopMs / n,
+        staleFiles: await countStale(o.output, n),
+      };
+    } finally {
+      seg.close();
+    }
+  } finally {
+    await reader.close();
+  }
+}
+
+async function countStale(dir: string, frames: number): Promise<number> {
+  const names = await readdir(dir);
+  return names.filter((f) => /^\d{6,}\.png$/.test(f) && Number(f.slice(0, -4)) >= frames).length;
+}
+
+/** Config keys the segment command shares with `serve` (same flags, env variables and validation). */
+const ENGINE_KEYS = ['model', 'backend', 'temporal', 'ringSize'] as const;
+
+const SEGMENT_FLAGS: readonly FlagSpec[] = [
+  { name: 'input', kind: 'string', required: true, help: 'YUV4MPEG2 clip, 4:2:0 8-bit (ffmpeg -i in.mp4 -pix_fmt yuv420p out.y4m)' },
+  { name: 'output', kind: 'string', required: true, help: 'directory for 000000.png, 000001.png, … (created if missing)' },
+  { name: 'model', kind: 'string', help: 'meet (256×144) or selfie (256×256); default meet, env MASKSTREAM_MODEL' },
+  { name: 'backend', kind: 'string', help: 'auto, tensorflow-gpu, tensorflow, wasm or cpu; default auto, env MASKSTREAM_BACKEND' },
+  { name: 'temporal', kind: 'string', help: `temporal stage: ${TEMPORAL_MODES.join(', ')}; default none, env MASKSTREAM_TEMPORAL` },
+  { name: 'ring-size', kind: 'string', help: 'frames in the feature ring buffer; default 8, env MASKSTREAM_RING_SIZE' },
+  { name: 'limit', kind: 'string', help: 'segment at most this many frames' },
+  { name: 'help', kind: 'boolean', help: 'print this help' },
+];
+
+export const SEGMENT_USAGE = 'maskstream segment --input clip.y4m --output dir/ [--model meet|selfie] [--backend auto|wasm|cpu|…] [--temporal <mode>] [--ring-size N] [--limit N]';
+
+/** Flags (and the MASKSTREAM_* variables of the engine settings) → options; null for --help. */
+export function parseSegmentArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}): SegmentOptions | null {
+  const { values, booleans } = parseFlags('segment', argv, SEGMENT_FLAGS);
+  if (booleans.has('help')) return null;
+  // Validate model/backend/temporal/ring-size with the server's own config rules (so new
+  // temporal modes work here unchanged); only these keys' variables are read from env.
+  const rows = new Map(describeConfig().map((r) => [r.key, r]));
+  const engineEnv: NodeJS.ProcessEnv = {};
+  const engineArgv: string[] = [];
+  for (const k of ENGINE_KEYS) {
+    const row = rows.get(k)!;
+    if (env[row.env] !== undefined) engineEnv[row.env] = env[row.env];
+    const v = values.get(row.flag.slice(2));
+    if (v !== undefined) engineArgv.push(row.flag, v);
+  }
+  const config = loadConfig({ env: engineEnv, argv: engineArgv });
+  const limit = values.has('limit') ? positiveIntFlag('segment', 'limit', values.get('limit')!) : undefined;
+  return {
+    input: values.get('input')!,
+    output: values.get('output')!,
+    model: config.model,
+    backend: config.backend,
+    temporal: { mode: config.temporal, ringSize: config.ringSize },
+    limit,
+  };
+}
+
+export interface CliIo {
+  readonly stdout: (s: string) => void;
+  readonly stderr: (s: string) => void;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/** `maskstream segment …`: nothing on stdout except --help; the summary goes to stderr. */
+export async function runSegment(argv: readonly string[], io: CliIo): Promise<void> {
+  const o = parseSegmentArgs(argv, io.env);
+  if (!o) {
+    io.stdout(formatHelp(SEGMENT_USAGE, SEGMENT_FLAGS) + '\n');
+    return;
+  }
+  const s = await segmentY4m(o);
+  io.stderr(
+    `maskstream segment: ${s.frames} frames ${s.width}×${s.height} → ${o.output} ` +
+      `(model ${s.model}, backend ${s.backend}, temporal ${s.temporal}, ring ${s.ringSize}): ` +
+      `${s.meanSegmentMs.toFixed(1)} ms/frame segmenting, ${s.meanTotalMs.toFixed(1)} ms/frame with IO\n`,
+  );
+  if (s.staleFiles > 0) io.stderr(`maskstream segment: warning: ${o.output} also holds ${s.staleFiles} numbered PNG(s) from an earlier, longer run; remove them before \`maskstream eval\`\n`);
+}
