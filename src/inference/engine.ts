@@ -1,16 +1,16 @@
 /**
  * Backbone + temporal stage + mask quantisation for any number of independent sessions, all
- * on this thread's tf engine (the inference worker hosts one). Owns the Backbone and each
- * session's FeatureRingBuffer; close() releases them all, so tf.memory().numTensors returns
- * to what it was before create().
+ * on this thread's tf engine (the inference worker hosts one). Owns the Backbone, the temporal
+ * stage and each session's temporal state (its ring buffer); close() releases them all, so
+ * tf.memory().numTensors returns to what it was before create().
  */
 import * as tf from '@tensorflow/tfjs';
-import { FeatureRingBuffer } from '../temporal/ringBuffer.js';
-import { createTemporalStage, type TemporalStage } from '../temporal/temporalStage.js';
+import type { TemporalStage, TemporalState } from '../temporal/temporalStage.js';
+import { createTemporalStage, validateTemporalConfig } from '../temporal/factory.js';
 import { selectBackend } from './backend.js';
 import { Backbone } from './backbone.js';
 import { ModelStore } from './modelStore.js';
-import type { BackendAttempt, EngineInfo, EngineOptions, SegmentResult, TemporalConfig } from './types.js';
+import type { BackendAttempt, EngineInfo, EngineOptions, SegmentResult } from './types.js';
 
 export class UnknownSessionError extends Error {
   override readonly name = 'UnknownSessionError';
@@ -27,10 +27,13 @@ export interface EngineMemory {
   readonly numTensors: number;
   readonly numDataBuffers: number;
   readonly numBytes: number;
+  /** Temporal memory (ring buffers) of the open sessions, bytes. */
+  readonly temporalBytes: number;
+  readonly sessions: number;
 }
 
 export class SegmentationEngine {
-  private readonly sessions = new Map<string, FeatureRingBuffer>();
+  private readonly sessions = new Map<string, TemporalState>();
   private closed = false;
 
   private constructor(
@@ -39,16 +42,21 @@ export class SegmentationEngine {
     readonly backendAttempts: readonly BackendAttempt[],
     private readonly backbone: Backbone,
     private readonly stage: TemporalStage,
-    private readonly temporal: TemporalConfig,
   ) {}
 
   static async create(opts: EngineOptions): Promise<SegmentationEngine> {
-    // Validate the cheap things before the backend and the model load.
-    const stage = createTemporalStage(opts.temporal);
+    validateTemporalConfig(opts.temporal); // cheap checks before the backend and model load
     const store = ModelStore.open(opts.modelsDir);
     const { backend, attempts } = await selectBackend(opts.backend);
     const backbone = await Backbone.load(opts.model, { store });
     const b = backbone.info;
+    let stage: TemporalStage;
+    try {
+      stage = createTemporalStage(opts.temporal, b, backend);
+    } catch (e) {
+      backbone.dispose();
+      throw e;
+    }
     const info: EngineInfo = {
       backend,
       model: b.model,
@@ -59,7 +67,7 @@ export class SegmentationEngine {
       featureNode: b.featureNode,
       featureShape: b.featureShape,
     };
-    return new SegmentationEngine(info, attempts, backbone, stage, opts.temporal);
+    return new SegmentationEngine(info, attempts, backbone, stage);
   }
 
   get sessionCount(): number {
@@ -70,12 +78,23 @@ export class SegmentationEngine {
     return this.sessions.has(id);
   }
 
-  /** Allocates the session's ring buffer (fixed size: ringSize frames). */
+  /** Allocates the session's temporal memory (fixed size). */
   openSession(id: string): void {
     this.assertOpen();
     if (this.sessions.has(id)) throw new DuplicateSessionError(`session "${id}" is already open in the inference engine`);
-    const { featureShape, maskWidth, maskHeight } = this.info;
-    this.sessions.set(id, new FeatureRingBuffer({ capacity: this.temporal.ringSize, keyShape: featureShape, valueShape: [maskHeight, maskWidth, 1] }));
+    this.sessions.set(id, this.stage.openSession());
+  }
+
+  /** Temporal memory held by all open sessions, bytes. */
+  get temporalBytes(): number {
+    let n = 0;
+    for (const s of this.sessions.values()) n += s.bytes;
+    return n;
+  }
+
+  /** The temporal stage in use (name, implementation) for logs and benchmarks. */
+  get temporalStage(): TemporalStage {
+    return this.stage;
   }
 
   /**
@@ -86,17 +105,17 @@ export class SegmentationEngine {
    */
   process(id: string, rgb: Uint8Array): SegmentResult {
     this.assertOpen();
-    const ring = this.sessions.get(id);
-    if (!ring) throw new UnknownSessionError(`session "${id}" is not open in the inference engine; call openSession() first`);
+    const state = this.sessions.get(id);
+    if (!state) throw new UnknownSessionError(`session "${id}" is not open in the inference engine; call openSession() first`);
     const t0 = performance.now();
     const { logits, features } = this.backbone.run(rgb);
     try {
       logits.dataSync();
       const t1 = performance.now();
-      const fused = this.stage.process({ ring, logits, features });
+      const fused = this.stage.process(state, { logits, features, rgb });
       let probs: Float32Array;
       try {
-        const scaled = tf.tidy(() => tf.mul(tf.sigmoid(fused), 255));
+        const scaled = tf.tidy(() => tf.mul(fused, 255));
         try {
           probs = scaled.dataSync() as Float32Array;
         } finally {
@@ -108,8 +127,10 @@ export class SegmentationEngine {
       // Uint8ClampedArray.set rounds to nearest and clamps to [0, 255] natively in one pass.
       const mask = new Uint8ClampedArray(probs.length);
       mask.set(probs);
+      const bytes = new Uint8Array(mask.buffer);
+      this.stage.commit(state, bytes);
       const t2 = performance.now();
-      return { mask: new Uint8Array(mask.buffer), width: this.info.maskWidth, height: this.info.maskHeight, inferenceMs: t1 - t0, temporalMs: t2 - t1 };
+      return { mask: bytes, width: this.info.maskWidth, height: this.info.maskHeight, inferenceMs: t1 - t0, temporalMs: t2 - t1 };
     } finally {
       logits.dispose();
       features.dispose();
@@ -118,17 +139,17 @@ export class SegmentationEngine {
 
   /** Frees the session's ring buffer; false if it was not open. Safe after close(). */
   closeSession(id: string): boolean {
-    const ring = this.sessions.get(id);
-    if (!ring) return false;
+    const state = this.sessions.get(id);
+    if (!state) return false;
     this.sessions.delete(id);
-    ring.dispose();
+    state.dispose();
     return true;
   }
 
   /** This thread's tf counters (the worker reports them for leak checks). */
   memory(): EngineMemory {
     const m = tf.memory();
-    return { numTensors: m.numTensors, numDataBuffers: m.numDataBuffers, numBytes: m.numBytes };
+    return { numTensors: m.numTensors, numDataBuffers: m.numDataBuffers, numBytes: m.numBytes, temporalBytes: this.temporalBytes, sessions: this.sessions.size };
   }
 
   /** Closes every session, then frees the model. Idempotent. */
@@ -136,6 +157,7 @@ export class SegmentationEngine {
     if (this.closed) return;
     this.closed = true;
     for (const id of [...this.sessions.keys()]) this.closeSession(id);
+    this.stage.dispose();
     this.backbone.dispose();
   }
 

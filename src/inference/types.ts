@@ -1,6 +1,11 @@
 export type ModelName = 'meet' | 'selfie';
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
-export type TemporalMode = 'none';
+/**
+ * Every temporal mode, in one list: config validation and the CLIs check against it, so a mode
+ * added here is accepted everywhere without further edits.
+ */
+export const TEMPORAL_MODES = ['none', 'ema', 'attention', 'attention-learned'] as const;
+export type TemporalMode = (typeof TEMPORAL_MODES)[number];
 
 /** Static facts about the loaded engine, reported in logs, /healthz and metrics. */
 export interface EngineInfo {
@@ -28,11 +33,25 @@ export interface SegmentResult {
   readonly temporalMs: number;
 }
 
-/** Temporal stage configuration (issue #3 adds attention modes to TemporalMode). */
+/** Temporal stage configuration; unset tuning fields take the measured defaults (src/temporal/factory.ts). */
 export interface TemporalConfig {
   readonly mode: TemporalMode;
   /** Frames kept in each session's feature ring buffer (≥ 1). */
   readonly ringSize: number;
+  /** Attention window radius, feature cells. */
+  readonly radius?: number;
+  /** Candidates kept per query over all memory frames. */
+  readonly topK?: number;
+  /** Softmax temperature on cosine affinities. */
+  readonly temperature?: number;
+  /** Weight of the memory read in the non-parametric blend, [0, 1]. */
+  readonly blend?: number;
+  /** Weight of the current frame in `ema`, (0, 1]. */
+  readonly emaAlpha?: number;
+  /** Read implementation: auto = fused kernel on wasm/cpu, tensor ops elsewhere. */
+  readonly implementation?: 'auto' | 'fused' | 'tensor';
+  /** Fusion head weights for attention-learned; default <project>/models/temporal-fusion.json. */
+  readonly headPath?: string;
 }
 
 /** How to build a SegmentationEngine (in-process or inside the inference worker). */

@@ -1,53 +1,48 @@
 /**
- * The temporal stage between the backbone and the mask: fuses the current frame's logits with
- * what the session's ring buffer remembers. Stages are stateless and shared by all sessions;
- * per-session state lives only in the FeatureRingBuffer the engine passes in.
+ * The temporal stage between the backbone and the mask. A stage is shared by all sessions and
+ * stateless itself; each session's memory lives in the TemporalState it opened (owned by the
+ * engine's session entry, disposed when the session closes).
+ *
+ * Per frame the engine calls process() (current logits + features → fused foreground
+ * probability), turns that into the 8-bit mask it sends, then commit()s those bytes: the
+ * memory holds exactly what the client saw, so the next frame borrows from the session's own
+ * (already stabilised) masks.
  */
 import type * as tf from '@tensorflow/tfjs';
-import type { TemporalConfig, TemporalMode } from '../inference/types.js';
-import type { FeatureRingBuffer } from './ringBuffer.js';
+import type { TemporalMode } from '../inference/types.js';
 
-export interface TemporalContext {
-  /** The session's memory; holds frames before the current one when process() is called. */
-  readonly ring: FeatureRingBuffer;
+export interface TemporalInput {
   /** Current frame's person logit [H, W, 1] (borrowed: the engine disposes it). */
   readonly logits: tf.Tensor3D;
-  /** Current frame's key features [h, w, c] (borrowed: the engine disposes it). */
+  /** Current frame's backbone features [h, w, c] (borrowed). */
   readonly features: tf.Tensor3D;
+  /** The model input the frame was segmented from, RGB bytes at the model's input size. */
+  readonly rgb: Uint8Array;
+}
+
+/** A session's temporal memory. */
+export interface TemporalState {
+  /** Memory held for the session, bytes (fixed after open). */
+  readonly bytes: number;
+  dispose(): void;
 }
 
 export interface TemporalStage {
-  /** Mode name, as in config (for logs and metrics). */
-  readonly name: string;
-  /**
-   * Returns the fused person logit [H, W, 1] (a new tensor the caller owns) and records the
-   * current frame in ctx.ring for the next call. Must not dispose ctx tensors.
-   */
-  process(ctx: TemporalContext): tf.Tensor3D;
-}
-
-/** No fusion: output = current logits. Still records every frame so the ring is exercised. */
-export class PassThroughTemporal implements TemporalStage {
-  readonly name = 'none';
-
-  process(ctx: TemporalContext): tf.Tensor3D {
-    ctx.ring.push(ctx.features, ctx.logits);
-    return ctx.logits.clone();
-  }
+  readonly name: TemporalMode;
+  openSession(): TemporalState;
+  /** Fused foreground probability [H, W] in [0, 1]: a new tensor the caller owns. */
+  process(state: TemporalState, input: TemporalInput): tf.Tensor2D;
+  /** Records the frame's final mask (H × W bytes, probability × 255) in the session's memory. */
+  commit(state: TemporalState, mask: Uint8Array): void;
+  /** Frees what the stage itself owns (weights, tables). Idempotent. */
+  dispose(): void;
 }
 
 export class TemporalConfigError extends Error {
   override readonly name = 'TemporalConfigError';
 }
 
-/** The stage for a config mode. */
-export function createTemporalStage(config: TemporalConfig): TemporalStage {
-  if (!Number.isInteger(config.ringSize) || config.ringSize < 1) throw new TemporalConfigError(`temporal ringSize must be an integer ≥ 1, got ${config.ringSize}`);
-  const mode: TemporalMode = config.mode;
-  switch (mode) {
-    case 'none':
-      return new PassThroughTemporal();
-    default:
-      throw new TemporalConfigError(`unknown temporal mode "${String(mode)}"`);
-  }
+/** A state handed to a stage that did not open it. */
+export class TemporalStateError extends Error {
+  override readonly name = 'TemporalStateError';
 }

@@ -21,7 +21,7 @@ describe('inference/inferenceWorker InferenceWorker', function () {
   const restarts: RestartEvent[] = [];
 
   before(async () => {
-    w = await InferenceWorker.start({ model: 'meet', backend: 'auto', temporal: { mode: 'none', ringSize: 3 } });
+    w = await InferenceWorker.start({ model: 'meet', backend: 'auto', temporal: { mode: 'attention', ringSize: 3 } });
     w.onRestart((e) => restarts.push(e));
   });
   after(async () => {
@@ -65,14 +65,20 @@ describe('inference/inferenceWorker InferenceWorker', function () {
     w.closeSession('bad');
   });
 
-  it('tensor count in the worker returns to baseline after closeSession', async () => {
+  it('tensor count and session memory in the worker return to baseline after closeSession', async () => {
     await w.process('warm', grey(256, 144)); // baseline taken after at least one full frame in this worker
     w.closeSession('warm');
-    const base = (await w.memory()).numTensors;
+    const base = await w.memory();
+    expect(base.temporalBytes).to.equal(0);
     for (let i = 0; i < 20; i++) await w.process('m', grey(256, 144, i * 10));
-    expect((await w.memory()).numTensors).to.equal(base + 2 * 3);
+    const during = await w.memory();
+    expect(during.numTensors).to.equal(base.numTensors);
+    expect(during.sessions).to.equal(1);
+    expect(during.temporalBytes).to.be.at.least(3 * 256 * 144); // three 8-bit masks at least
     w.closeSession('m');
-    expect((await w.memory()).numTensors).to.equal(base);
+    const after = await w.memory();
+    expect(after.numTensors).to.equal(base.numTensors);
+    expect([after.sessions, after.temporalBytes]).to.deep.equal([0, 0]);
   });
 
   it('a crash rejects in-flight requests with WorkerCrashedError, then the next call restarts a worker', async () => {

@@ -2,41 +2,104 @@ import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../../src/inference/backend.js';
 import type { TemporalMode } from '../../../src/inference/types.js';
-import { FeatureRingBuffer } from '../../../src/temporal/ringBuffer.js';
-import { createTemporalStage, PassThroughTemporal, TemporalConfigError } from '../../../src/temporal/temporalStage.js';
+import { createTemporalStage } from '../../../src/temporal/factory.js';
+import { TemporalConfigError, TemporalStateError, type TemporalStage } from '../../../src/temporal/temporalStage.js';
+import { EmaTemporal, PassThroughTemporal } from '../../../src/temporal/stages/simple.js';
+import { AttentionTemporal } from '../../../src/temporal/stages/attention.js';
 
-describe('temporal/temporalStage', () => {
+/** 16×16 mask on a 2×2 feature grid (stride 8), 3 channels. */
+const GEO = { maskHeight: 16, maskWidth: 16, featureShape: [2, 2, 3] as [number, number, number] };
+
+function frameInputs(logit: number, feature: number[]) {
+  return {
+    logits: tf.fill([16, 16, 1], logit) as tf.Tensor3D,
+    features: tf.tensor3d(Array.from({ length: 4 }, () => feature).flat(), [2, 2, 3]),
+    rgb: new Uint8Array(16 * 16 * 3),
+  };
+}
+
+/** Runs one frame through a stage the way the engine does; returns the mean probability. */
+function step(stage: TemporalStage, state: ReturnType<TemporalStage['openSession']>, logit: number, feature = [1, 0, 0]): number {
+  const inp = frameInputs(logit, feature);
+  const p = stage.process(state, inp);
+  const probs = p.dataSync();
+  const mask = Uint8Array.from(probs, (v) => Math.round(v * 255));
+  stage.commit(state, mask);
+  tf.dispose([p, inp.logits, inp.features]);
+  return Array.from(probs).reduce((a, b) => a + b, 0) / probs.length;
+}
+
+describe('temporal stages', () => {
   before(async () => {
     await selectBackend('wasm');
   });
 
-  it('PassThroughTemporal returns a new tensor equal to the logits and records the frame', () => {
+  it('none: σ(logits), no memory', () => {
+    const stage = createTemporalStage({ mode: 'none', ringSize: 4 }, GEO, 'wasm');
+    expect(stage).to.be.instanceOf(PassThroughTemporal);
+    const s = stage.openSession();
+    expect(s.bytes).to.equal(0);
+    expect(step(stage, s, 2)).to.be.closeTo(1 / (1 + Math.exp(-2)), 1e-6);
+    expect(step(stage, s, -2)).to.be.closeTo(1 / (1 + Math.exp(2)), 1e-6);
+  });
+
+  it('ema: blends the current prediction with the previous mask (α = 0.5)', () => {
+    const stage = createTemporalStage({ mode: 'ema', ringSize: 4, emaAlpha: 0.5 }, GEO, 'wasm');
+    expect(stage).to.be.instanceOf(EmaTemporal);
+    const s = stage.openSession();
+    const hi = 1 / (1 + Math.exp(-8));
+    expect(step(stage, s, 8)).to.be.closeTo(hi, 1e-6);
+    // Next frame says background: 0.5·σ(−8) + 0.5·(mask of frame 1 ≈ 255/255).
+    expect(step(stage, s, -8)).to.be.closeTo(0.5 * (1 - hi) + 0.5 * (Math.round(hi * 255) / 255), 1e-6);
+  });
+
+  it('attention: the first frame is the current prediction; later frames borrow from matching memory', () => {
+    const stage = createTemporalStage({ mode: 'attention', ringSize: 2, radius: 1, topK: 2, temperature: 0.1, blend: 0.5, implementation: 'fused' }, GEO, 'wasm') as AttentionTemporal;
+    expect(stage.implementation).to.equal('fused');
+    const s = stage.openSession();
+    expect(s.bytes).to.be.greaterThan(2 * 16 * 16); // two 8-bit masks at least
+    const first = step(stage, s, 8);
+    expect(first).to.be.closeTo(1 / (1 + Math.exp(-8)), 1e-6);
+    // Same features, current says background: half current, half memory (≈ 1).
+    const second = step(stage, s, -8);
+    expect(second).to.be.closeTo(0.5 * (1 / (1 + Math.exp(8))) + 0.5 * (Math.round(first * 255) / 255), 2e-3);
+    stage.dispose();
+  });
+
+  it('attention: fused kernel and tensor ops give the same masks frame after frame', () => {
+    const mk = (implementation: 'fused' | 'tensor') => createTemporalStage({ mode: 'attention', ringSize: 3, radius: 1, topK: 3, temperature: 0.2, blend: 0.6, implementation }, GEO, 'wasm');
+    const a = mk('fused');
+    const b = mk('tensor');
+    const sa = a.openSession();
+    const sb = b.openSession();
+    // No two memory frames equally similar to a query (a near-tie is broken by float rounding).
+    const feats = [[1, 0, 0], [0.8, 0.6, 0], [0, 1, 0], [0.6, 0, 0.8], [1, 0.9, 0.7]];
+    const logits = [4, -1, 3, -6, 0.5];
+    for (let i = 0; i < feats.length; i++) expect(step(a, sa, logits[i]!, feats[i])).to.be.closeTo(step(b, sb, logits[i]!, feats[i]), 1e-4);
+    a.dispose();
+    b.dispose();
+  });
+
+  it('leaves no tensors behind over many frames, and refuses a state from another stage', () => {
     const base = tf.memory().numTensors;
-    const ring = new FeatureRingBuffer({ capacity: 2, keyShape: [2, 2, 3], valueShape: [4, 4, 1] });
-    const stage = new PassThroughTemporal();
-    expect(stage.name).to.equal('none');
-    for (let i = 0; i < 3; i++) {
-      const logits = tf.randomNormal([4, 4, 1]) as tf.Tensor3D;
-      const features = tf.fill([2, 2, 3], i) as tf.Tensor3D;
-      const out = stage.process({ ring, logits, features });
-      expect(out).to.not.equal(logits);
-      expect(Array.from(out.dataSync())).to.deep.equal(Array.from(logits.dataSync()));
-      const newest = ring.entries().at(-1)!;
-      expect(Array.from(newest.value.dataSync())).to.deep.equal(Array.from(logits.dataSync()));
-      expect(newest.key.dataSync()[0]).to.equal(i);
-      tf.dispose([logits, features]);
-      // The result outlives the inputs: the caller owns it.
-      expect(out.isDisposed).to.equal(false);
-      out.dispose();
-    }
-    expect(ring.size).to.equal(2);
-    ring.dispose();
+    const stage = createTemporalStage({ mode: 'attention', ringSize: 4, implementation: 'tensor' }, GEO, 'wasm');
+    const s = stage.openSession();
+    for (let i = 0; i < 30; i++) step(stage, s, (i % 5) - 2, [1, i % 3, 0]);
+    s.dispose();
+    const ema = createTemporalStage({ mode: 'ema', ringSize: 4 }, GEO, 'wasm');
+    const inp = frameInputs(1, [1, 0, 0]);
+    expect(() => ema.process(stage.openSession(), inp)).to.throw(TemporalStateError);
+    tf.dispose([inp.logits, inp.features]);
+    stage.dispose();
     expect(tf.memory().numTensors).to.equal(base);
   });
 
-  it('createTemporalStage builds the configured mode and validates ringSize', () => {
-    expect(createTemporalStage({ mode: 'none', ringSize: 8 })).to.be.instanceOf(PassThroughTemporal);
-    expect(() => createTemporalStage({ mode: 'none', ringSize: 0 })).to.throw(TemporalConfigError, /ringSize/);
-    expect(() => createTemporalStage({ mode: 'bogus' as TemporalMode, ringSize: 2 })).to.throw(TemporalConfigError, /unknown temporal mode "bogus"/);
+  it('validates the configuration', () => {
+    expect(() => createTemporalStage({ mode: 'none', ringSize: 0 }, GEO, 'wasm')).to.throw(TemporalConfigError, /ringSize/);
+    expect(() => createTemporalStage({ mode: 'bogus' as TemporalMode, ringSize: 2 }, GEO, 'wasm')).to.throw(TemporalConfigError, /unknown temporal mode "bogus"/);
+    expect(() => createTemporalStage({ mode: 'ema', ringSize: 2, emaAlpha: 0 }, GEO, 'wasm')).to.throw(TemporalConfigError, /alpha/);
+    expect(() => createTemporalStage({ mode: 'attention', ringSize: 2, blend: 2 }, GEO, 'wasm')).to.throw(TemporalConfigError, /blend/);
+    expect(() => createTemporalStage({ mode: 'attention', ringSize: 2 }, { ...GEO, maskWidth: 15 }, 'wasm')).to.throw(TemporalConfigError, /integer multiple/);
+    expect(() => createTemporalStage({ mode: 'attention-learned', ringSize: 2, headPath: '/nonexistent/head.json' }, GEO, 'wasm')).to.throw(TemporalConfigError, /npm run train/);
   });
 });

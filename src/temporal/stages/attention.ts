@@ -1,0 +1,223 @@
+/**
+ * Temporal attention over the session's ring buffer (definition of the read in
+ * ../attention/types.ts), in two variants that share everything up to the fusion:
+ *
+ *  - `attention` (non-parametric): cosine affinity between the current frame's backbone
+ *    features and the memory's, windowed, top-k over all memory frames, softmax with a
+ *    temperature, weighted sum of the memory's masks; the result is blended with the current
+ *    prediction: p = (1 − β)·σ(L_t) + β·read.
+ *  - `attention-learned`: the same read, fused by a small trained head that decides per pixel
+ *    how much to trust the current prediction versus the memory, from the two predictions, the
+ *    match confidence, the motion the read implies and the frame difference (fusionHead.ts).
+ *
+ * Keys are the backbone features, optionally projected (a fixed matrix from the weights file),
+ * then L2-normalised. The read runs as the fused typed-array kernel on CPU backends (wasm, cpu)
+ * and as tensor ops elsewhere (GPU); both compute the same thing (tested against each other).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { FrameRing } from '../ringBuffer.js';
+import { FusedAttention } from '../attention/fusedKernel.js';
+import { TensorAttention } from '../attention/tensorAttention.js';
+import type { AttentionParams } from '../attention/types.js';
+import { TemporalConfigError, type TemporalInput, type TemporalStage, type TemporalState } from '../temporalStage.js';
+import { asState } from './simple.js';
+import type { FusionHead } from './fusionHead.js';
+
+export interface AttentionGeometryIn {
+  /** Mask size, px. */
+  readonly maskHeight: number;
+  readonly maskWidth: number;
+  /** Backbone feature map [h, w, c]. */
+  readonly featureShape: readonly [number, number, number];
+}
+
+export interface AttentionStageOptions {
+  readonly params: AttentionParams;
+  /** Memory frames per session. */
+  readonly ringSize: number;
+  /** Blend weight of the memory read for the non-parametric variant, [0, 1]. */
+  readonly blend: number;
+  /** Optional key projection [c, c'] (row-major), applied before normalisation. */
+  readonly projection?: { readonly matrix: Float32Array; readonly outChannels: number };
+  /** 'auto' = fused kernel on wasm/cpu, tensor ops on other backends. */
+  readonly implementation: 'auto' | 'fused' | 'tensor';
+  /** The learned fusion (attention-learned); absent = non-parametric blend. */
+  readonly head?: FusionHead;
+}
+
+export class AttentionState implements TemporalState {
+  readonly ring: FrameRing;
+  /** This frame's key, kept between process() and commit(). */
+  readonly pendingKey: Float32Array;
+  hasPending = false;
+  /** Luma of the previous frame's model input (motion cue for the learned head). */
+  readonly prevLuma: Uint8Array;
+  hasPrevLuma = false;
+
+  constructor(ring: FrameRing, pixels: number) {
+    this.ring = ring;
+    this.pendingKey = new Float32Array(ring.cells * ring.channels);
+    this.prevLuma = new Uint8Array(pixels);
+  }
+
+  get bytes(): number {
+    return this.ring.bytes + this.pendingKey.byteLength + this.prevLuma.byteLength;
+  }
+
+  dispose(): void {
+    this.ring.dispose();
+    this.hasPending = false;
+  }
+}
+
+export class AttentionTemporal implements TemporalStage {
+  readonly name: 'attention' | 'attention-learned';
+  private readonly h: number;
+  private readonly w: number;
+  private readonly c: number;
+  private readonly H: number;
+  private readonly W: number;
+  private readonly stride: number;
+  private readonly keyChannels: number;
+  private readonly fused: FusedAttention | undefined;
+  private readonly tensor: TensorAttention | undefined;
+  private readonly projection: tf.Tensor2D | undefined;
+  private disposed = false;
+
+  constructor(geometry: AttentionGeometryIn, private readonly opts: AttentionStageOptions, backend: string) {
+    const [h, w, c] = geometry.featureShape;
+    this.h = h;
+    this.w = w;
+    this.c = c;
+    this.H = geometry.maskHeight;
+    this.W = geometry.maskWidth;
+    this.stride = this.H / h;
+    if (!Number.isInteger(this.stride) || this.W / w !== this.stride) {
+      throw new TemporalConfigError(`attention needs the mask (${this.W}×${this.H}) to be an integer multiple of the feature grid (${w}×${h}) in both directions`);
+    }
+    if (!(opts.blend >= 0 && opts.blend <= 1)) throw new TemporalConfigError(`attention blend must be in [0, 1], got ${opts.blend}`);
+    if (!Number.isInteger(opts.ringSize) || opts.ringSize < 1) throw new TemporalConfigError(`ringSize must be an integer ≥ 1, got ${opts.ringSize}`);
+    this.name = opts.head ? 'attention-learned' : 'attention';
+    this.keyChannels = c;
+    if (opts.projection) {
+      const { matrix, outChannels } = opts.projection;
+      if (matrix.length !== c * outChannels) throw new TemporalConfigError(`key projection has ${matrix.length} weights, expected ${c}×${outChannels}`);
+      this.projection = tf.tensor2d(matrix, [c, outChannels]);
+      this.keyChannels = outChannels;
+    }
+    const g = { h, w, c: this.keyChannels, stride: this.stride };
+    const useFused = opts.implementation === 'fused' || (opts.implementation === 'auto' && (backend === 'wasm' || backend === 'cpu'));
+    if (useFused) this.fused = new FusedAttention(opts.params, g);
+    else this.tensor = new TensorAttention(opts.params, g);
+  }
+
+  /** Which implementation of the read runs. */
+  get implementation(): 'fused' | 'tensor' {
+    return this.fused ? 'fused' : 'tensor';
+  }
+
+  openSession(): TemporalState {
+    const ring = new FrameRing({ capacity: this.opts.ringSize, cells: this.h * this.w, channels: this.keyChannels, pixels: this.H * this.W });
+    return new AttentionState(ring, this.H * this.W);
+  }
+
+  process(state: TemporalState, input: TemporalInput): tf.Tensor2D {
+    const s = asState(state, AttentionState);
+    this.encodeKey(input.features, s.pendingKey);
+    s.hasPending = true;
+    const ring = s.ring;
+    const luma = this.opts.head ? lumaOf(input.rgb, this.H * this.W) : undefined;
+    const out = tf.tidy(() => {
+      const p = tf.sigmoid(input.logits).squeeze([2]) as tf.Tensor2D;
+      if (ring.size === 0) return p;
+      const { read, confidence, motion } = this.read(s);
+      if (!this.opts.head) {
+        const b = this.opts.blend;
+        return tf.add(tf.mul(p, 1 - b), tf.mul(read, b)) as tf.Tensor2D;
+      }
+      const diff = luma && s.hasPrevLuma ? absDiff(luma, s.prevLuma, this.H, this.W) : tf.zeros([this.H, this.W]);
+      return this.opts.head.fuse({
+        logits: input.logits.squeeze([2]) as tf.Tensor2D,
+        read,
+        confidence: upsample(confidence, this.H, this.W),
+        motion: upsample(motion, this.H, this.W),
+        frameDiff: diff as tf.Tensor2D,
+        radius: this.opts.params.radius,
+      });
+    });
+    if (luma) {
+      s.prevLuma.set(luma);
+      s.hasPrevLuma = true;
+    }
+    return out;
+  }
+
+  commit(state: TemporalState, mask: Uint8Array): void {
+    const s = asState(state, AttentionState);
+    if (!s.hasPending) return;
+    s.ring.push(s.pendingKey, mask);
+    s.hasPending = false;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.projection?.dispose();
+    this.tensor?.dispose();
+    this.opts.head?.dispose();
+  }
+
+  /** features [h, w, c] → unit-length (projected) keys, written into `out`. */
+  private encodeKey(features: tf.Tensor3D, out: Float32Array): void {
+    const k = tf.tidy(() => {
+      let f = features.reshape([this.h * this.w, this.c]) as tf.Tensor2D;
+      if (this.projection) f = tf.matMul(f, this.projection);
+      const norm = tf.sqrt(tf.add(tf.sum(tf.square(f), 1, true), 1e-12));
+      return tf.div(f, norm);
+    });
+    try {
+      out.set(k.dataSync() as Float32Array);
+    } finally {
+      k.dispose();
+    }
+  }
+
+  /** The memory read for the pending key: tensors [H, W], [h, w], [h, w] (inside a tidy). */
+  private read(s: AttentionState): { read: tf.Tensor2D; confidence: tf.Tensor2D; motion: tf.Tensor2D } {
+    const n = s.ring.size;
+    const P = this.h * this.w;
+    const keys = s.ring.keys.subarray(0, n * P * this.keyChannels);
+    const values = s.ring.values.subarray(0, n * this.H * this.W);
+    if (this.fused) {
+      const r = this.fused.run({ query: s.pendingKey, keys, values, frames: n }, 1 / 255);
+      return {
+        read: tf.tensor2d(r.read, [this.H, this.W]),
+        confidence: tf.tensor2d(r.confidence, [this.h, this.w]),
+        motion: tf.tensor2d(r.motion, [this.h, this.w]),
+      };
+    }
+    const q = tf.tensor3d(s.pendingKey, [this.h, this.w, this.keyChannels]);
+    const k = tf.tensor4d(keys, [n, this.h, this.w, this.keyChannels]);
+    const v = tf.div(tf.tensor3d(values, [n, this.H, this.W], 'float32'), 255);
+    return this.tensor!.run(q, k, v);
+  }
+}
+
+/** BT.601 luma of RGB bytes (pixels × 3), one byte per pixel. */
+function lumaOf(rgb: Uint8Array, pixels: number): Uint8Array | undefined {
+  if (rgb.length !== pixels * 3) return undefined; // model input size ≠ mask size: no frame-difference cue
+  const y = new Uint8Array(pixels);
+  for (let i = 0, j = 0; i < pixels; i++, j += 3) y[i] = (77 * rgb[j]! + 150 * rgb[j + 1]! + 29 * rgb[j + 2]!) >> 8;
+  return y;
+}
+
+function absDiff(a: Uint8Array, b: Uint8Array, H: number, W: number): tf.Tensor2D {
+  const d = new Float32Array(a.length);
+  for (let i = 0; i < a.length; i++) d[i] = Math.abs(a[i]! - b[i]!) / 255;
+  return tf.tensor2d(d, [H, W]);
+}
+
+/** Cell map [h, w] → pixel map [H, W], each cell's value over its whole block. */
+function upsample(t: tf.Tensor2D, H: number, W: number): tf.Tensor2D {
+  return tf.image.resizeNearestNeighbor(t.expandDims(2) as tf.Tensor3D, [H, W]).squeeze([2]) as tf.Tensor2D;
+}
