@@ -36,6 +36,31 @@ export interface Config {
   readonly maxFramePixels: number;
   /** Log level. */
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /**
+   * Bearer token required on WHIP requests and on mask subscriptions; empty = no auth.
+   * A secret: set it through the environment (a Kubernetes Secret), not a flag (visible in `ps`).
+   */
+  readonly whipToken: string;
+  /**
+   * This instance's own externally reachable base URL (scheme://host[:port][/prefix]), used in
+   * WHIP `Location` headers and mask-subscription URLs so later requests of a session reach the
+   * pod that holds it; empty = relative URLs (one instance, or sticky routing in front).
+   */
+  readonly publicUrl: string;
+  /** STUN/TURN URLs offered to WHIP clients in `Link: rel="ice-server"` headers; empty = none. */
+  readonly clientIceServers: readonly string[];
+  /** TURN username sent with the turn:/turns: URLs of clientIceServers (static TURN auth). */
+  readonly clientIceUsername: string;
+  /** TURN credential sent with the turn:/turns: URLs of clientIceServers. A secret. */
+  readonly clientIceCredential: string;
+  /** Origins allowed to call the WHIP endpoint from a browser (CORS), comma-separated; `*` = any. */
+  readonly corsAllowOrigins: readonly string[];
+  /** Mask subscriber sockets (`GET /sessions/{id}/masks`) per session; more are refused with 429. */
+  readonly maxMaskSubscribers: number;
+  /** After SIGTERM, how long live sessions may go on before they are closed, ms. */
+  readonly drainTimeoutMs: number;
+  /** End-to-end latency objective (capture → mask received), ms; a histogram bucket sits exactly here. */
+  readonly latencySloMs: number;
 }
 
 export const DEFAULTS: Config = Object.freeze({
@@ -54,6 +79,15 @@ export const DEFAULTS: Config = Object.freeze({
   maxBufferedBytes: 256 * 1024,
   maxFramePixels: 1920 * 1088,
   logLevel: 'info',
+  whipToken: '',
+  publicUrl: '',
+  clientIceServers: [],
+  clientIceUsername: '',
+  clientIceCredential: '',
+  corsAllowOrigins: ['*'],
+  maxMaskSubscribers: 4,
+  drainTimeoutMs: 60_000,
+  latencySloMs: 100,
 } satisfies Config);
 
 export class ConfigError extends Error {
@@ -80,6 +114,21 @@ function oneOf<T extends string>(...values: T[]) {
   };
 }
 
+function iceUrls(raw: string): string[] {
+  const urls = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const u of urls) if (!/^(stun|turns?):[^\s,;<>"]+$/.test(u)) throw new ConfigError(`"${u}" is not a stun:/turn:/turns: URL`);
+  return urls;
+}
+
+/** Printable ASCII without spaces, quotes, commas or semicolons: safe inside an HTTP header parameter. */
+function headerSafe(what: string, maxLength: number) {
+  return (raw: string): string => {
+    if (raw.length > maxLength) throw new ConfigError(`${what} must be at most ${maxLength} characters`);
+    if (!/^[\x21-\x7e]*$/.test(raw) || /[",;\\]/.test(raw)) throw new ConfigError(`${what} must be printable ASCII without spaces, quotes, commas, semicolons or backslashes`);
+    return raw;
+  };
+}
+
 const FIELDS: { [K in keyof Config]: FieldSpec } = {
   port: { env: 'MASKSTREAM_PORT', flag: 'port', parse: int(0, 65535) },
   host: { env: 'MASKSTREAM_HOST', flag: 'host', parse: (r) => { if (!r) throw new ConfigError('must not be empty'); return r; } },
@@ -90,11 +139,7 @@ const FIELDS: { [K in keyof Config]: FieldSpec } = {
   maxSessions: { env: 'MASKSTREAM_MAX_SESSIONS', flag: 'max-sessions', parse: int(1, 1000) },
   iceServers: {
     env: 'MASKSTREAM_ICE_SERVERS', flag: 'ice-servers',
-    parse: (raw) => {
-      const urls = raw.split(',').map((s) => s.trim()).filter(Boolean);
-      for (const u of urls) if (!/^(stun|turns?):[^\s]+$/.test(u)) throw new ConfigError(`"${u}" is not a stun:/turn:/turns: URL`);
-      return urls;
-    },
+    parse: iceUrls,
   },
   icePortRange: {
     env: 'MASKSTREAM_ICE_PORT_RANGE', flag: 'ice-port-range',
@@ -113,6 +158,44 @@ const FIELDS: { [K in keyof Config]: FieldSpec } = {
   maxBufferedBytes: { env: 'MASKSTREAM_MAX_BUFFERED_BYTES', flag: 'max-buffered-bytes', parse: int(16 * 1024, 64 * 1024 * 1024) },
   maxFramePixels: { env: 'MASKSTREAM_MAX_FRAME_PIXELS', flag: 'max-frame-pixels', parse: int(64 * 64, 8192 * 8192) },
   logLevel: { env: 'MASKSTREAM_LOG_LEVEL', flag: 'log-level', parse: oneOf('debug', 'info', 'warn', 'error', 'silent') },
+  whipToken: {
+    env: 'MASKSTREAM_WHIP_TOKEN', flag: 'whip-token',
+    parse: (raw) => {
+      // RFC 6750 b64token characters; 16+ so a token is not guessable by trying.
+      if (raw !== '' && !/^[A-Za-z0-9\-._~+/]{16,512}=*$/.test(raw)) throw new ConfigError('must be 16-512 characters of A-Z a-z 0-9 - . _ ~ + / (then optional =), or empty for no auth');
+      return raw;
+    },
+  },
+  publicUrl: {
+    env: 'MASKSTREAM_PUBLIC_URL', flag: 'public-url',
+    parse: (raw) => {
+      if (raw === '') return '';
+      let u: URL;
+      try {
+        u = new URL(raw);
+      } catch {
+        throw new ConfigError(`"${raw}" is not a URL (expected http(s)://host[:port][/prefix])`);
+      }
+      if (!/^https?:$/.test(u.protocol) || u.search || u.hash || u.username) throw new ConfigError(`"${raw}" must be http(s)://host[:port][/prefix] without query, fragment or credentials`);
+      return raw.replace(/\/+$/, '');
+    },
+  },
+  clientIceServers: { env: 'MASKSTREAM_CLIENT_ICE_SERVERS', flag: 'client-ice-servers', parse: iceUrls },
+  clientIceUsername: { env: 'MASKSTREAM_CLIENT_ICE_USERNAME', flag: 'client-ice-username', parse: headerSafe('the TURN username', 256) },
+  clientIceCredential: { env: 'MASKSTREAM_CLIENT_ICE_CREDENTIAL', flag: 'client-ice-credential', parse: headerSafe('the TURN credential', 256) },
+  corsAllowOrigins: {
+    env: 'MASKSTREAM_CORS_ALLOW_ORIGINS', flag: 'cors-allow-origins',
+    parse: (raw) => {
+      const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+      for (const o of list) {
+        if (o !== '*' && !/^https?:\/\/[^\s/]+$/.test(o)) throw new ConfigError(`"${o}" is not an origin (scheme://host[:port]) or *`);
+      }
+      return list;
+    },
+  },
+  maxMaskSubscribers: { env: 'MASKSTREAM_MAX_MASK_SUBSCRIBERS', flag: 'max-mask-subscribers', parse: int(0, 64) },
+  drainTimeoutMs: { env: 'MASKSTREAM_DRAIN_TIMEOUT_MS', flag: 'drain-timeout-ms', parse: int(0, 3_600_000) },
+  latencySloMs: { env: 'MASKSTREAM_LATENCY_SLO_MS', flag: 'latency-slo-ms', parse: int(1, 10_000) },
 };
 
 /** Table rows for `--help` and the README: name, env, flag, default. */

@@ -1,7 +1,10 @@
 /**
- * Composition root: config → metrics/logger → inference worker → sessions → HTTP +
- * WebSocket signaling. `startServer()` is used by `npm start`, tests and benchmarks.
- * Close cascade: signaling sockets → sessions → inference worker → HTTP server.
+ * Composition root: config → metrics/logger → inference worker → sessions → HTTP
+ * (WHIP, probes, metrics, client page) + WebSocket signaling and mask subscriptions.
+ * `startServer()` is used by `npm start`, tests and benchmarks.
+ * Drain (SIGTERM): stop admitting → wait for sessions up to drainTimeoutMs → close them.
+ * Close cascade: load sampler → signaling sockets → sessions (their subscribers) →
+ * subscriber sockets → inference worker → HTTP server.
  */
 import http from 'node:http';
 import path from 'node:path';
@@ -15,7 +18,20 @@ import { InferenceWorker } from './inference/inferenceWorker.js';
 import type { EngineInfo } from './inference/types.js';
 import { SessionRegistry } from './session/sessionRegistry.js';
 import { WsSignaling } from './signaling/wsSignaling.js';
+import { WhipEndpoint } from './signaling/whipEndpoint.js';
+import { MaskSubscriptions, parseMasksPath } from './egress/maskSubscriptions.js';
+import { LoadSampler, MeteredInference } from './observability/inferenceLoad.js';
 import { projectRoot } from './paths.js';
+
+/** What drain() did. Times in ms. */
+export interface DrainReport {
+  /** Sessions open when draining began. */
+  readonly sessionsAtStart: number;
+  /** Sessions closed by the drain timeout (the rest ended on their own). */
+  readonly closedAtTimeout: number;
+  /** Draining start → no session left, ms. */
+  readonly elapsedMs: number;
+}
 
 export interface RunningServer {
   readonly url: string;
@@ -26,13 +42,19 @@ export interface RunningServer {
   readonly engineInfo: EngineInfo;
   /** The inference worker (owned by the server; tests read its tensor count). */
   readonly inference: InferenceWorker;
+  /**
+   * Graceful drain (SIGTERM): refuse new sessions (WS `server_full` with retryAfterMs, WHIP 503
+   * + Retry-After, /readyz 503), let live ones run up to `timeoutMs` (default config
+   * drainTimeoutMs), then close the rest with bye `shutdown`. Idempotent; does not close the server.
+   */
+  drain(opts?: { timeoutMs?: number }): Promise<DrainReport>;
   close(): Promise<void>;
 }
 
 export async function startServer(overrides: Partial<Config> = {}, opts: { logger?: Logger; config?: Config } = {}): Promise<RunningServer> {
   const config = opts.config ?? loadConfig({ overrides });
   const log = opts.logger ?? createLogger(config.logLevel);
-  const metrics = new Metrics();
+  const metrics = new Metrics({ latencySloSeconds: config.latencySloMs / 1000, maxSessions: config.maxSessions });
 
   const inference = await InferenceWorker.start({
     model: config.model,
@@ -44,22 +66,38 @@ export async function startServer(overrides: Partial<Config> = {}, opts: { logge
   metrics.backendInfo.set({ backend: engineInfo.backend, model: engineInfo.model }, 1);
   log.info('inference engine ready', { backend: engineInfo.backend, model: engineInfo.model, input: `${engineInfo.inputWidth}x${engineInfo.inputHeight}` });
 
-  const registry = new SessionRegistry({ config, metrics, logger: log, inference, engineInfo }, config.maxSessions, metrics);
+  const metered = new MeteredInference(inference, metrics);
+  const registry = new SessionRegistry({ config, metrics, logger: log, inference: metered, engineInfo }, config.maxSessions, metrics);
   const signaling = new WsSignaling(registry, engineInfo, metrics, log);
+  const whip = new WhipEndpoint({ registry, config, metrics, logger: log });
+  const subscriptions = new MaskSubscriptions({
+    registry, metrics, logger: log,
+    authorized: (header, queryToken) => whip.authorized(header, queryToken),
+    maxPerSession: config.maxMaskSubscribers,
+  });
+  const sampler = new LoadSampler({
+    metrics, busy: metered.busy, logger: log,
+    sessions: () => ({ active: registry.size, max: config.maxSessions }),
+    temporalBytes: async () => (await inference.memory()).temporalBytes,
+  });
+  sampler.start();
 
   const app = express();
   app.disable('x-powered-by');
+  // Liveness: the process answers (draining or full is still alive).
   app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok', backend: engineInfo.backend, model: engineInfo.model, sessions: registry.size, maxSessions: config.maxSessions });
+    res.json({ status: 'ok', backend: engineInfo.backend, model: engineInfo.model, sessions: registry.size, maxSessions: config.maxSessions, draining: registry.draining });
   });
+  // Readiness: would a new session be admitted? (Kubernetes stops routing new requests here when not.)
   app.get('/readyz', (_req, res) => {
-    const ready = registry.size < config.maxSessions;
-    res.status(ready ? 200 : 503).json({ ready, sessions: registry.size, maxSessions: config.maxSessions });
+    const ready = registry.admitting;
+    res.status(ready ? 200 : 503).json({ ready, draining: registry.draining, sessions: registry.size, maxSessions: config.maxSessions });
   });
   app.get('/metrics', async (_req, res) => {
     res.set('Content-Type', metrics.registry.contentType);
     res.send(await metrics.registry.metrics());
   });
+  app.use(whip.router);
   const clientDir = path.join(projectRoot(), 'dist', 'client');
   if (!existsSync(path.join(clientDir, 'index.html'))) log.warn('client bundle missing: run `npm run build`', { clientDir });
   app.use(express.static(clientDir, { index: 'index.html', maxAge: 0 }));
@@ -67,11 +105,16 @@ export async function startServer(overrides: Partial<Config> = {}, opts: { logge
   const server = http.createServer(app);
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname !== '/signal') {
-      socket.destroy();
+    if (url.pathname === '/signal') {
+      signaling.wss.handleUpgrade(req, socket, head, (ws) => signaling.wss.emit('connection', ws, req));
       return;
     }
-    signaling.wss.handleUpgrade(req, socket, head, (ws) => signaling.wss.emit('connection', ws, req));
+    const sessionId = parseMasksPath(url.pathname);
+    if (sessionId) {
+      subscriptions.handleUpgrade(req, socket, head, sessionId);
+      return;
+    }
+    socket.destroy();
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -82,11 +125,36 @@ export async function startServer(overrides: Partial<Config> = {}, opts: { logge
   const url = `http://${shownHost}:${port}`;
   log.info('listening', { url });
 
+  let draining: Promise<DrainReport> | undefined;
+  const drain = (opts: { timeoutMs?: number } = {}) => {
+    draining ??= (async () => {
+      const timeoutMs = opts.timeoutMs ?? config.drainTimeoutMs;
+      const started = Date.now();
+      const sessionsAtStart = registry.size;
+      registry.startDraining();
+      log.info('draining: no new sessions', { sessions: sessionsAtStart, timeoutMs });
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        registry.whenEmpty().then(() => false),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs))),
+      ]);
+      clearTimeout(timer);
+      const closedAtTimeout = timedOut ? registry.size : 0;
+      if (timedOut) registry.closeAll('shutdown');
+      const report: DrainReport = { sessionsAtStart, closedAtTimeout, elapsedMs: Date.now() - started };
+      log.info('drained', { ...report });
+      return report;
+    })();
+    return draining;
+  };
+
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
+      sampler.stop();
       signaling.close();
       registry.closeAll('shutdown');
+      subscriptions.close();
       await inference.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -94,5 +162,5 @@ export async function startServer(overrides: Partial<Config> = {}, opts: { logge
     })();
     return closing;
   };
-  return { url, port, config, metrics, registry, engineInfo, inference, close };
+  return { url, port, config, metrics, registry, engineInfo, inference, drain, close };
 }

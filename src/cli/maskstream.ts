@@ -32,18 +32,31 @@ async function serve(argv: string[]): Promise<void> {
   const config = loadConfig({ env: process.env, argv });
   const server = await startServer({}, { config });
   console.log(`maskstream ready: open ${server.url} (backend ${server.engineInfo.backend}, model ${server.engineInfo.model})`);
-  let stopping = false;
-  const stop = (sig: string) => {
-    if (stopping) return;
-    stopping = true;
+  // SIGTERM (Kubernetes, systemd): drain — admit nothing new, let live sessions finish for up
+  // to drainTimeoutMs, close the rest with bye "shutdown", exit 0. SIGINT (Ctrl-C), or a second
+  // signal during a drain: close everything now.
+  let phase: 'serving' | 'draining' | 'closing' = 'serving';
+  const exitAfter = (p: Promise<unknown>) => p.then(() => process.exit(0), (e: Error) => {
+    console.error(e);
+    process.exit(1);
+  });
+  const closeNow = (sig: string) => {
+    if (phase === 'closing') return;
+    phase = 'closing';
     console.log(`${sig}: closing sessions and shutting down`);
-    server.close().then(() => process.exit(0), (e: Error) => {
-      console.error(e);
-      process.exit(1);
-    });
+    exitAfter(server.close());
   };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => closeNow('SIGINT'));
+  process.on('SIGTERM', () => {
+    if (phase !== 'serving') return closeNow('SIGTERM (again)');
+    phase = 'draining';
+    console.log(`SIGTERM: draining (no new sessions; live ones get up to ${config.drainTimeoutMs} ms), then shutting down`);
+    exitAfter(server.drain().then((r) => {
+      console.log(`drained in ${r.elapsedMs} ms (${r.sessionsAtStart} sessions at start, ${r.closedAtTimeout} closed at the timeout)`);
+      phase = 'closing';
+      return server.close();
+    }));
+  });
 }
 
 const io = {

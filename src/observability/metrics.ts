@@ -2,6 +2,11 @@
  * Every Prometheus metric of the server, on its own Registry (one per server instance,
  * so tests can run several servers in one process). Base units, `_total` counters,
  * closed label sets only (no session ids).
+ *
+ * METRIC_CATALOG below is the reference: name, type, labels and every value each label can
+ * take. docs/operations.md documents the same list, the metrics test checks a live scrape
+ * against it, and the monitoring test checks that every metric the alert rules, dashboard
+ * and autoscaler use is in it.
  */
 import client from 'prom-client';
 
@@ -10,6 +15,15 @@ export const LATENCY_BUCKETS = [
   0.0005, 0.001, 0.0015, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.0125, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05,
   0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1,
 ];
+
+/**
+ * End-to-end buckets, seconds: the latency buckets plus the SLO itself (so "share of masks
+ * within the SLO" is one exact bucket, never an interpolation) and a tail up to 5 s, where a
+ * stalled client ends up.
+ */
+export function e2eBuckets(sloSeconds: number): number[] {
+  return [...new Set([...LATENCY_BUCKETS, sloSeconds, 2, 5])].sort((a, b) => a - b);
+}
 
 export const STAGES = ['receive', 'decode', 'preprocess', 'inference', 'temporal', 'encode', 'queue', 'server'] as const;
 export type Stage = (typeof STAGES)[number];
@@ -25,8 +39,8 @@ export const DROP_REASONS = [
   'decoder_skipped', // the decoder consumed it without producing a picture
   'superseded', // a newer frame replaced it while it waited (latest frame wins)
   'inference_error', // the inference worker failed or crashed
-  'backpressure', // the data channel was backed up: mask not sent
-  'no_channel', // no open data channel to send the mask on
+  'backpressure', // every receiver of the session (data channel, subscribers) was backed up: mask not sent
+  'no_channel', // nobody to send the mask to (no open data channel, no subscriber)
   'closed', // the session ended while the frame was in flight
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
@@ -34,58 +48,154 @@ export type DropReason = (typeof DROP_REASONS)[number];
 export const KEYFRAME_REASONS = ['start', 'loss', 'decoder_error', 'ssrc_change', 'timeout'] as const;
 export const SESSION_END_REASONS = ['bye', 'socket_closed', 'ice_failed', 'connect_timeout', 'media_timeout', 'shutdown', 'error'] as const;
 export type SessionEndReason = (typeof SESSION_END_REASONS)[number];
+/** How a session was signaled. */
+export const SIGNALING_KINDS = ['ws', 'whip'] as const;
+export type SignalingKind = (typeof SIGNALING_KINDS)[number];
+/** Why a session request was refused. */
+export const REFUSE_REASONS = ['server_full', 'draining', 'unsupported_offer', 'bad_request', 'unauthorized'] as const;
+export type RefuseReason = (typeof REFUSE_REASONS)[number];
+/** Where a session's masks go: its WebRTC data channel, or a WebSocket subscriber. */
+export const MASK_SINKS = ['data_channel', 'subscriber'] as const;
+export type MaskSink = (typeof MASK_SINKS)[number];
+export const WHIP_METHODS = ['POST', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+export type WhipMethod = (typeof WHIP_METHODS)[number];
+/** Every status the WHIP endpoint answers with. */
+export const WHIP_CODES = ['200', '201', '204', '400', '401', '404', '405', '412', '413', '415', '422', '500', '503'] as const;
+export const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export const MODELS = ['meet', 'selfie'] as const;
+
+export type MetricType = 'counter' | 'gauge' | 'histogram';
+export interface MetricDoc {
+  readonly name: string;
+  readonly type: MetricType;
+  /** Label name → every value it can take. Histograms also carry `le` (not listed). */
+  readonly labels: Readonly<Record<string, readonly string[]>>;
+  readonly help: string;
+}
+
+/** The metrics this module defines (prom-client's default process_* and nodejs_* come on top). */
+export const METRIC_CATALOG: readonly MetricDoc[] = [
+  { name: 'maskstream_stage_duration_seconds', type: 'histogram', labels: { stage: STAGES }, help: 'Time a frame spends in each pipeline stage (receive = first packet to frame complete; queue = waiting in the session\'s latest-frame slot for the inference worker; server = frame complete to mask sent).' },
+  { name: 'maskstream_end_to_end_latency_seconds', type: 'histogram', labels: {}, help: 'Capture to mask received, as reported by the client in its acknowledgement (data channel or subscriber socket). One bucket is exactly the latency SLO.' },
+  { name: 'maskstream_latency_slo_seconds', type: 'gauge', labels: {}, help: 'The end-to-end latency objective (config latencySloMs), seconds; a bucket of maskstream_end_to_end_latency_seconds sits exactly here.' },
+  { name: 'maskstream_inference_queue_wait_seconds', type: 'histogram', labels: {}, help: 'Time a frame waited inside the shared inference worker before its turn (request round trip minus inference and temporal time).' },
+  { name: 'maskstream_inference_busy_seconds_total', type: 'counter', labels: {}, help: 'Seconds the inference worker spent computing (inference + temporal); rate() of it is the worker utilization (one worker).' },
+  { name: 'maskstream_inference_utilization_ratio', type: 'gauge', labels: {}, help: 'Share of the last 10 s the inference worker was busy, 0..1.' },
+  { name: 'maskstream_temporal_memory_bytes', type: 'gauge', labels: {}, help: 'Bytes held by the temporal ring buffers of the open sessions in the inference worker (sampled every 5 s).' },
+  { name: 'maskstream_load_ratio', type: 'gauge', labels: {}, help: 'Load of this instance for autoscaling: max(sessions active / session limit, inference utilization), 0..1.' },
+  { name: 'maskstream_rtp_packets_received_total', type: 'counter', labels: {}, help: 'Video RTP packets received.' },
+  { name: 'maskstream_frames_received_total', type: 'counter', labels: {}, help: 'Video frames assembled or given up on (every frame the sender produced that reached the server).' },
+  { name: 'maskstream_frames_processed_total', type: 'counter', labels: {}, help: 'Frames that became a mask sent to at least one receiver.' },
+  { name: 'maskstream_frames_dropped_total', type: 'counter', labels: { reason: DROP_REASONS }, help: 'Frames that did not become a mask, by reason.' },
+  { name: 'maskstream_mask_messages_dropped_total', type: 'counter', labels: { sink: MASK_SINKS }, help: 'Mask messages not sent to one receiver because its send buffer was over maxBufferedBytes (per receiver; the frame may still have reached others).' },
+  { name: 'maskstream_mask_bytes_sent_total', type: 'counter', labels: {}, help: 'Bytes of mask messages sent, over all receivers.' },
+  { name: 'maskstream_mask_subscribers', type: 'gauge', labels: {}, help: 'Open mask subscriber sockets (GET /sessions/{id}/masks).' },
+  { name: 'maskstream_keyframe_requests_total', type: 'counter', labels: { reason: KEYFRAME_REASONS }, help: 'PLI keyframe requests sent, by reason.' },
+  { name: 'maskstream_decoder_errors_total', type: 'counter', labels: {}, help: 'Video decoder errors (each resets the decoder and requests a keyframe).' },
+  { name: 'maskstream_sessions_active', type: 'gauge', labels: {}, help: 'Sessions currently open.' },
+  { name: 'maskstream_sessions_limit', type: 'gauge', labels: {}, help: 'Sessions this instance admits (config maxSessions).' },
+  { name: 'maskstream_sessions_started_total', type: 'counter', labels: { signaling: SIGNALING_KINDS }, help: 'Sessions admitted, by signaling (WebSocket or WHIP).' },
+  { name: 'maskstream_sessions_ended_total', type: 'counter', labels: { reason: SESSION_END_REASONS }, help: 'Sessions ended, by reason.' },
+  { name: 'maskstream_sessions_refused_total', type: 'counter', labels: { reason: REFUSE_REASONS }, help: 'Session requests refused, by reason.' },
+  { name: 'maskstream_draining', type: 'gauge', labels: {}, help: '1 while the server drains (after SIGTERM: no new sessions), else 0.' },
+  { name: 'maskstream_whip_requests_total', type: 'counter', labels: { method: WHIP_METHODS, code: WHIP_CODES }, help: 'WHIP HTTP requests answered, by method and status code.' },
+  { name: 'maskstream_inference_worker_restarts_total', type: 'counter', labels: {}, help: 'Inference workers replaced after a crash.' },
+  { name: 'maskstream_backend_info', type: 'gauge', labels: { backend: BACKENDS, model: MODELS }, help: 'Inference backend and model in use (value 1).' },
+];
+
+function doc(name: string): MetricDoc {
+  const d = METRIC_CATALOG.find((m) => m.name === name);
+  if (!d) throw new Error(`metric ${name} is not in METRIC_CATALOG`);
+  return d;
+}
+
+export interface MetricsOptions {
+  /** End-to-end latency objective, seconds (config latencySloMs / 1000). */
+  readonly latencySloSeconds?: number;
+  /** Session limit (config maxSessions), for maskstream_sessions_limit and the load ratio. */
+  readonly maxSessions?: number;
+}
 
 export class Metrics {
   readonly registry = new client.Registry();
   readonly stageSeconds: client.Histogram<'stage'>;
   readonly e2eSeconds: client.Histogram<string>;
+  readonly latencySlo: client.Gauge<string>;
+  readonly inferenceQueueWait: client.Histogram<string>;
+  readonly inferenceBusy: client.Counter<string>;
+  readonly inferenceUtilization: client.Gauge<string>;
+  readonly temporalBytes: client.Gauge<string>;
+  readonly loadRatio: client.Gauge<string>;
   readonly rtpPackets: client.Counter<string>;
   readonly framesReceived: client.Counter<string>;
   readonly framesProcessed: client.Counter<string>;
   readonly framesDropped: client.Counter<'reason'>;
+  readonly maskMessagesDropped: client.Counter<'sink'>;
+  readonly maskBytes: client.Counter<string>;
+  readonly maskSubscribers: client.Gauge<string>;
   readonly keyframeRequests: client.Counter<'reason'>;
   readonly decoderErrors: client.Counter<string>;
   readonly sessionsActive: client.Gauge<string>;
-  readonly sessionsStarted: client.Counter<string>;
+  readonly sessionsLimit: client.Gauge<string>;
+  readonly sessionsStarted: client.Counter<'signaling'>;
   readonly sessionsEnded: client.Counter<'reason'>;
   readonly sessionsRefused: client.Counter<'reason'>;
+  readonly draining: client.Gauge<string>;
+  readonly whipRequests: client.Counter<'method' | 'code'>;
   readonly workerRestarts: client.Counter<string>;
   readonly backendInfo: client.Gauge<'backend' | 'model'>;
-  readonly maskBytes: client.Counter<string>;
 
-  constructor() {
+  constructor(opts: MetricsOptions = {}) {
     const r = [this.registry];
+    const slo = opts.latencySloSeconds ?? 0.1;
     client.collectDefaultMetrics({ register: this.registry });
-    this.stageSeconds = new client.Histogram({
-      name: 'maskstream_stage_duration_seconds',
-      help: 'Time a frame spends in each pipeline stage (receive = first packet to frame complete; queue = waiting for the inference worker; server = frame complete to mask sent).',
-      labelNames: ['stage'],
-      buckets: LATENCY_BUCKETS,
-      registers: r,
-    });
-    this.e2eSeconds = new client.Histogram({
-      name: 'maskstream_end_to_end_latency_seconds',
-      help: 'Capture to mask received, as reported by the client in its acknowledgement.',
-      buckets: LATENCY_BUCKETS,
-      registers: r,
-    });
-    this.rtpPackets = new client.Counter({ name: 'maskstream_rtp_packets_received_total', help: 'Video RTP packets received.', registers: r });
-    this.framesReceived = new client.Counter({ name: 'maskstream_frames_received_total', help: 'Video frames assembled or given up on (every frame the sender produced that reached the server).', registers: r });
-    this.framesProcessed = new client.Counter({ name: 'maskstream_frames_processed_total', help: 'Frames that became a mask sent to the client.', registers: r });
-    this.framesDropped = new client.Counter({ name: 'maskstream_frames_dropped_total', help: 'Frames that did not become a mask, by reason.', labelNames: ['reason'], registers: r });
-    for (const reason of DROP_REASONS) this.framesDropped.inc({ reason }, 0);
-    this.keyframeRequests = new client.Counter({ name: 'maskstream_keyframe_requests_total', help: 'PLI keyframe requests sent, by reason.', labelNames: ['reason'], registers: r });
-    for (const reason of KEYFRAME_REASONS) this.keyframeRequests.inc({ reason }, 0);
-    this.decoderErrors = new client.Counter({ name: 'maskstream_decoder_errors_total', help: 'Video decoder errors (each resets the decoder and requests a keyframe).', registers: r });
-    this.sessionsActive = new client.Gauge({ name: 'maskstream_sessions_active', help: 'Sessions currently open.', registers: r });
-    this.sessionsStarted = new client.Counter({ name: 'maskstream_sessions_started_total', help: 'Sessions admitted.', registers: r });
-    this.sessionsEnded = new client.Counter({ name: 'maskstream_sessions_ended_total', help: 'Sessions ended, by reason.', labelNames: ['reason'], registers: r });
-    for (const reason of SESSION_END_REASONS) this.sessionsEnded.inc({ reason }, 0);
-    this.sessionsRefused = new client.Counter({ name: 'maskstream_sessions_refused_total', help: 'Session requests refused, by reason.', labelNames: ['reason'], registers: r });
-    for (const reason of ['server_full', 'unsupported_offer', 'bad_request']) this.sessionsRefused.inc({ reason }, 0);
-    this.workerRestarts = new client.Counter({ name: 'maskstream_inference_worker_restarts_total', help: 'Inference workers replaced after a crash.', registers: r });
-    this.backendInfo = new client.Gauge({ name: 'maskstream_backend_info', help: 'Inference backend and model in use (value 1).', labelNames: ['backend', 'model'], registers: r });
-    this.maskBytes = new client.Counter({ name: 'maskstream_mask_bytes_sent_total', help: 'Bytes of mask messages sent.', registers: r });
+    const counter = <L extends string>(name: string, zeroes = true) => {
+      const d = doc(name);
+      const c = new client.Counter<L>({ name, help: d.help, labelNames: Object.keys(d.labels) as L[], registers: r });
+      // Every documented series exists from the start (at 0), so rate() and absent() work
+      // before the first event. Only single-label counters: a cross product would be noise.
+      const keys = Object.keys(d.labels);
+      if (zeroes && keys.length === 1) for (const v of d.labels[keys[0]!]!) c.inc({ [keys[0]!]: v } as Partial<Record<L, string>>, 0);
+      return c;
+    };
+    const gauge = <L extends string>(name: string) => {
+      const d = doc(name);
+      return new client.Gauge<L>({ name, help: d.help, labelNames: Object.keys(d.labels) as L[], registers: r });
+    };
+    const histogram = <L extends string>(name: string, buckets: number[]) => {
+      const d = doc(name);
+      return new client.Histogram<L>({ name, help: d.help, labelNames: Object.keys(d.labels) as L[], buckets, registers: r });
+    };
+    this.stageSeconds = histogram('maskstream_stage_duration_seconds', LATENCY_BUCKETS);
+    this.e2eSeconds = histogram('maskstream_end_to_end_latency_seconds', e2eBuckets(slo));
+    this.latencySlo = gauge('maskstream_latency_slo_seconds');
+    this.latencySlo.set(slo);
+    this.inferenceQueueWait = histogram('maskstream_inference_queue_wait_seconds', LATENCY_BUCKETS);
+    this.inferenceBusy = counter('maskstream_inference_busy_seconds_total');
+    this.inferenceUtilization = gauge('maskstream_inference_utilization_ratio');
+    this.temporalBytes = gauge('maskstream_temporal_memory_bytes');
+    this.loadRatio = gauge('maskstream_load_ratio');
+    this.rtpPackets = counter('maskstream_rtp_packets_received_total');
+    this.framesReceived = counter('maskstream_frames_received_total');
+    this.framesProcessed = counter('maskstream_frames_processed_total');
+    this.framesDropped = counter('maskstream_frames_dropped_total');
+    this.maskMessagesDropped = counter('maskstream_mask_messages_dropped_total');
+    this.maskBytes = counter('maskstream_mask_bytes_sent_total');
+    this.maskSubscribers = gauge('maskstream_mask_subscribers');
+    this.keyframeRequests = counter('maskstream_keyframe_requests_total');
+    this.decoderErrors = counter('maskstream_decoder_errors_total');
+    this.sessionsActive = gauge('maskstream_sessions_active');
+    this.sessionsLimit = gauge('maskstream_sessions_limit');
+    if (opts.maxSessions !== undefined) this.sessionsLimit.set(opts.maxSessions);
+    this.sessionsStarted = counter('maskstream_sessions_started_total');
+    this.sessionsEnded = counter('maskstream_sessions_ended_total');
+    this.sessionsRefused = counter('maskstream_sessions_refused_total');
+    this.draining = gauge('maskstream_draining');
+    this.draining.set(0);
+    this.whipRequests = counter('maskstream_whip_requests_total');
+    this.workerRestarts = counter('maskstream_inference_worker_restarts_total');
+    this.backendInfo = gauge('maskstream_backend_info');
+    for (const g of [this.sessionsActive, this.maskSubscribers, this.temporalBytes, this.loadRatio, this.inferenceUtilization]) g.set(0);
   }
 
   observeStage(stage: Stage, ms: number): void {
@@ -94,5 +204,9 @@ export class Metrics {
 
   drop(reason: DropReason, n = 1): void {
     this.framesDropped.inc({ reason }, n);
+  }
+
+  refuse(reason: RefuseReason): void {
+    this.sessionsRefused.inc({ reason });
   }
 }

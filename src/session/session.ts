@@ -1,12 +1,14 @@
 /**
  * One live session: owns its werift peer connection, the ingest stages, the decoder and
- * the data-channel sender, and wires them to the shared inference worker.
+ * the mask fan-out (data channel and/or WebSocket subscribers), and wires them to the shared
+ * inference worker. Signaling-agnostic: WebSocket signaling and WHIP drive the same class.
  *
  *   RTP → RtpReorderBuffer → FrameAssembler → DecoderStage → i420ToRgb
- *       → LatestFrameSlot → InferenceWorker (backbone + temporal) → mask codec → MaskSender
+ *       → LatestFrameSlot → InferenceWorker (backbone + temporal) → mask codec → MaskFanout
  *
  * Close cascade (runs once): timers → slot → decoder → inference session state →
- * data channel → peer connection → onClosed callback (registry removes it).
+ * mask receivers (data channel detached, subscribers told why and closed) → data channel →
+ * peer connection → onClosed callback (registry removes it).
  */
 import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
@@ -23,7 +25,7 @@ import {
 } from 'werift';
 import type { Config } from '../config.js';
 import type { Logger } from '../observability/logger.js';
-import type { DropReason, Metrics, SessionEndReason } from '../observability/metrics.js';
+import type { DropReason, Metrics, SessionEndReason, SignalingKind } from '../observability/metrics.js';
 import type { AssemblerOutput, EncodedFrame, KeyframeReason, VideoCodecName } from '../ingest/types.js';
 import { RtpReorderBuffer, type ReorderOutput } from '../ingest/rtpReorder.js';
 import { FrameAssembler } from '../ingest/frameAssembler.js';
@@ -32,7 +34,7 @@ import { i420ToRgb } from '../decode/yuvToRgb.js';
 import type { I420Picture } from '../decode/types.js';
 import type { EngineInfo, SegmentResult } from '../inference/types.js';
 import { LatestFrameSlot } from './latestFrameSlot.js';
-import { MaskSender } from '../egress/maskSender.js';
+import { MaskFanout, type SubscriberPort } from '../egress/maskFanout.js';
 import { encodeMask, stampSendTime } from '../egress/maskCodec.js';
 import { MASKS_CHANNEL_LABEL, parseAck, ProtocolError, type ByeReason } from '../signaling/protocol.js';
 
@@ -66,6 +68,17 @@ export class UnsupportedOfferError extends Error {
   override readonly name = 'UnsupportedOfferError';
 }
 
+/**
+ * Audio is negotiated only so that offers carrying it work: most WHIP publishers (OBS,
+ * GStreamer, browsers with a microphone) offer audio with the video, and werift refuses an
+ * m-line it has no codec for, failing the whole offer. The audio section is answered recvonly
+ * inside the BUNDLE and its packets are ignored (a few kbit/s). Declining it instead (port 0)
+ * makes werift's answer unacceptable to Chromium when audio is the BUNDLE tag.
+ */
+export function audioCodecs(): RTCRtpCodecParameters[] {
+  return [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2 })];
+}
+
 /** Video codecs the server negotiates (VP8 first). RTX for each, NACK/PLI/FIR/REMB feedback. */
 export function videoCodecs(): RTCRtpCodecParameters[] {
   const fb = () => [useNACK(), usePLI(), useFIR(), useREMB()];
@@ -92,7 +105,7 @@ export class Session {
   private mediaSsrc: number | undefined;
   private readonly decoder: DecoderStage<FrameContext>;
   private readonly slot = new LatestFrameSlot<FrameContext>();
-  private readonly sender: MaskSender;
+  private readonly fanout: MaskFanout;
   private channel: RTCDataChannel | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly ptToCodec = new Map<number, VideoCodecName>();
@@ -106,12 +119,14 @@ export class Session {
   constructor(
     private readonly deps: SessionDeps,
     private readonly onClosed: (session: Session, reason: SessionEndReason) => void,
+    /** How the session was signaled (logs and metrics only; the pipeline is the same). */
+    readonly signaling: SignalingKind = 'ws',
   ) {
     const { config } = deps;
-    this.log = deps.logger.child({ session: this.id });
-    this.sender = new MaskSender(config.maxBufferedBytes);
+    this.log = deps.logger.child({ session: this.id, signaling });
+    this.fanout = new MaskFanout(config.maxBufferedBytes, config.maxMaskSubscribers);
     this.pc = new RTCPeerConnection({
-      codecs: { video: videoCodecs(), audio: [] },
+      codecs: { video: videoCodecs(), audio: audioCodecs() },
       iceServers: config.iceServers.map((urls) => ({ urls })),
       ...(config.icePortRange ? { icePortRange: [config.icePortRange[0], config.icePortRange[1]] as [number, number] } : {}),
     });
@@ -146,7 +161,36 @@ export class Session {
   }
 
   get stats() {
-    return { id: this.id, processed: this.processed, dropped: this.dropped, frames: this.frameSeq, state: this.pc.connectionState };
+    return { id: this.id, processed: this.processed, dropped: this.dropped, frames: this.frameSeq, state: this.pc.connectionState, subscribers: this.fanout.subscriberCount };
+  }
+
+  /** The remote description's ICE credentials (WHIP tells trickle from an ICE restart with them). */
+  get remoteIce(): { ufrag: string; pwd: string } | undefined {
+    const sdp = this.pc.remoteDescription?.sdp;
+    if (!sdp) return undefined;
+    const ufrag = /^a=ice-ufrag:(\S+)/m.exec(sdp)?.[1];
+    const pwd = /^a=ice-pwd:(\S+)/m.exec(sdp)?.[1];
+    return ufrag && pwd ? { ufrag, pwd } : undefined;
+  }
+
+  /**
+   * Adds a WebSocket mask subscriber; it gets the same binary messages as the data channel.
+   * Throws SubscriberLimitError when the session has maxMaskSubscribers already (or ended).
+   * Returns the function that removes it (the adapter calls it when its socket closes).
+   */
+  addSubscriber(sub: SubscriberPort): () => void {
+    return this.fanout.addSubscriber(sub);
+  }
+
+  /** A text acknowledgement from a mask receiver (data channel or subscriber socket). */
+  acceptAck(text: string): void {
+    try {
+      const ack = parseAck(text);
+      if (ack.e2eMs !== undefined) this.deps.metrics.e2eSeconds.observe(ack.e2eMs / 1000);
+    } catch (e) {
+      if (!(e instanceof ProtocolError)) throw e;
+      this.log.debug('bad ack ignored', { error: e.message });
+    }
   }
 
   /** Apply the client's offer and return the answer SDP (host candidates gathered, no server trickle). */
@@ -188,16 +232,9 @@ export class Session {
       return;
     }
     this.channel = dc;
-    this.sender.attach(dc);
+    this.fanout.attachChannel(dc);
     dc.onMessage.subscribe((data) => {
-      if (typeof data !== 'string') return; // acks are text; ignore anything else
-      try {
-        const ack = parseAck(data);
-        if (ack.e2eMs !== undefined) this.deps.metrics.e2eSeconds.observe(ack.e2eMs / 1000);
-      } catch (e) {
-        if (!(e instanceof ProtocolError)) throw e;
-        this.log.debug('bad ack ignored', { error: e.message });
-      }
+      if (typeof data === 'string') this.acceptAck(data); // acks are text; ignore anything else
     });
   }
 
@@ -295,6 +332,12 @@ export class Session {
     const m = this.deps.metrics;
     m.observeStage('decode', decodeMs);
     m.observeStage('preprocess', ctx.preprocessMs);
+    // Nobody to send a mask to (WHIP before its first subscriber, or a data channel not open
+    // yet): the frame was decoded to keep the reference chain, but inference would be wasted.
+    if (!this.fanout.hasReceivers) {
+      this.drop('no_channel');
+      return;
+    }
     const { run, superseded } = this.slot.offer(ctx);
     if (superseded) this.drop('superseded');
     if (run) this.runInference(run);
@@ -348,14 +391,15 @@ export class Session {
     const encodeMs = t1 - t0;
     new DataView(msg.buffer, msg.byteOffset).setFloat32(44, encodeMs, true);
     stampSendTime(msg, performance.timeOrigin + t1, t1 - ctx.completeMs);
-    const outcome = this.sender.send(msg);
-    if (outcome !== 'sent') {
-      this.drop(outcome === 'backpressure' ? 'backpressure' : 'no_channel');
+    const report = this.fanout.send(msg);
+    for (const sink of report.backpressure) m.maskMessagesDropped.inc({ sink });
+    if (report.sent === 0) {
+      this.drop(report.backpressure.length > 0 ? 'backpressure' : 'no_channel');
       return;
     }
     this.processed++;
     m.framesProcessed.inc();
-    m.maskBytes.inc(msg.byteLength);
+    m.maskBytes.inc(msg.byteLength * report.sent);
     m.observeStage('encode', encodeMs);
     m.observeStage('server', t1 - ctx.completeMs);
   }
@@ -399,7 +443,7 @@ export class Session {
     if (this.slot.close()) this.drop('closed');
     this.decoder.close();
     this.deps.inference.closeSession(this.id);
-    this.sender.detach();
+    this.fanout.close(Session.byeReason(reason));
     try {
       this.channel?.close();
     } catch (e) {

@@ -1,21 +1,43 @@
 /**
- * Owns all live sessions: admission (capacity), lookup, and closing them all at shutdown.
+ * Owns all live sessions: admission (capacity, draining), lookup, and closing them all at
+ * shutdown. Both signaling adapters (WebSocket, WHIP) create sessions here.
  */
-import type { Metrics, SessionEndReason } from '../observability/metrics.js';
+import type { Metrics, SessionEndReason, SignalingKind } from '../observability/metrics.js';
 import { Session, type SessionDeps } from './session.js';
 
+/** No room for another session right now; retry later (or on another instance). */
 export class ServerFullError extends Error {
-  override readonly name = 'ServerFullError';
+  override readonly name: string = 'ServerFullError';
+}
+
+/** The server is draining (shutting down): it admits no new session; retry on another instance. */
+export class ServerDrainingError extends ServerFullError {
+  override readonly name: string = 'ServerDrainingError';
 }
 
 export class SessionRegistry {
   private readonly sessions = new Map<string, Session>();
   private readonly endListeners = new Map<string, (reason: SessionEndReason) => void>();
+  private readonly emptyWaiters: (() => void)[] = [];
+  private drainingSince: number | undefined;
 
   constructor(private readonly deps: SessionDeps, private readonly maxSessions: number, private readonly metrics: Metrics) {}
 
   get size(): number {
     return this.sessions.size;
+  }
+
+  get capacity(): number {
+    return this.maxSessions;
+  }
+
+  get draining(): boolean {
+    return this.drainingSince !== undefined;
+  }
+
+  /** Whether a new session would be admitted now (what /readyz reports). */
+  get admitting(): boolean {
+    return !this.draining && this.sessions.size < this.maxSessions;
   }
 
   get(id: string): Session | undefined {
@@ -26,10 +48,17 @@ export class SessionRegistry {
     return [...this.sessions.values()];
   }
 
-  /** Admit a new session or throw ServerFullError. `onEnd` runs once when it closes, whoever closes it. */
-  create(onEnd: (reason: SessionEndReason) => void): Session {
+  /**
+   * Admit a new session or throw ServerFullError (ServerDrainingError while draining).
+   * `onEnd` runs once when it closes, whoever closes it.
+   */
+  create(onEnd: (reason: SessionEndReason) => void, signaling: SignalingKind = 'ws'): Session {
+    if (this.draining) {
+      this.metrics.refuse('draining');
+      throw new ServerDrainingError('server is shutting down and admits no new sessions; retry (another instance will answer)');
+    }
     if (this.sessions.size >= this.maxSessions) {
-      this.metrics.sessionsRefused.inc({ reason: 'server_full' });
+      this.metrics.refuse('server_full');
       throw new ServerFullError(`server is at its capacity of ${this.maxSessions} sessions; retry later`);
     }
     const s = new Session(this.deps, (session, reason) => {
@@ -39,12 +68,26 @@ export class SessionRegistry {
       const l = this.endListeners.get(session.id);
       this.endListeners.delete(session.id);
       l?.(reason);
-    });
+      if (this.sessions.size === 0) for (const w of this.emptyWaiters.splice(0)) w();
+    }, signaling);
     this.sessions.set(s.id, s);
     this.endListeners.set(s.id, onEnd);
-    this.metrics.sessionsStarted.inc();
+    this.metrics.sessionsStarted.inc({ signaling });
     this.metrics.sessionsActive.set(this.sessions.size);
     return s;
+  }
+
+  /** Stop admitting sessions (idempotent); live ones go on. */
+  startDraining(): void {
+    if (this.draining) return;
+    this.drainingSince = Date.now();
+    this.metrics.draining.set(1);
+  }
+
+  /** Resolves once no session is open (at once if none is). */
+  whenEmpty(): Promise<void> {
+    if (this.sessions.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.emptyWaiters.push(resolve));
   }
 
   closeAll(reason: SessionEndReason): void {

@@ -10,7 +10,8 @@
  * server -> client
  *   { "type": "answer", "sessionId": string, "sdp": string, "model": string, "backend": string,
  *     "maskWidth": number, "maskHeight": number }
- *   { "type": "error", "code": ErrorCode, "message": string } then the socket may close
+ *   { "type": "error", "code": ErrorCode, "message": string, "retryAfterMs"?: number } then the socket may close
+ *                                                            retryAfterMs (server_full only): when to try again, ms
  *   { "type": "bye", "reason": ByeReason }                   the server ended the session
  *
  * Data channel "masks" (opened by the client): server -> client binary mask messages
@@ -43,8 +44,16 @@ export type ClientMessage =
 
 export type ServerMessage =
   | { type: 'answer'; sessionId: string; sdp: string; model: string; backend: string; maskWidth: number; maskHeight: number }
-  | { type: 'error'; code: ErrorCode; message: string }
+  | { type: 'error'; code: ErrorCode; message: string; retryAfterMs?: number }
   | { type: 'bye'; reason: ByeReason };
+
+/**
+ * Retry hints, seconds (WHIP `Retry-After`, WS `retryAfterMs`). Full: capacity frees as
+ * sessions end. Draining: the instance is going away, and a retry through the load balancer
+ * reaches another one at once.
+ */
+export const RETRY_AFTER_FULL_S = 5;
+export const RETRY_AFTER_DRAINING_S = 1;
 
 export interface AckMessage {
   type: 'ack';

@@ -7,10 +7,12 @@ import type { IncomingMessage } from 'node:http';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { ServerFullError, type SessionRegistry } from '../session/sessionRegistry.js';
+import { ServerDrainingError, ServerFullError, type SessionRegistry } from '../session/sessionRegistry.js';
 import { Session, UnsupportedOfferError } from '../session/session.js';
 import type { EngineInfo } from '../inference/types.js';
-import { MAX_SIGNAL_MESSAGE_BYTES, parseClientMessage, ProtocolError, type ErrorCode, type ServerMessage } from './protocol.js';
+import {
+  MAX_SIGNAL_MESSAGE_BYTES, parseClientMessage, ProtocolError, RETRY_AFTER_DRAINING_S, RETRY_AFTER_FULL_S, type ErrorCode, type ServerMessage,
+} from './protocol.js';
 
 export class WsSignaling {
   readonly wss: WebSocketServer;
@@ -55,7 +57,13 @@ export class WsSignaling {
               send({ type: 'bye', reason: Session.byeReason(reason) });
             });
           } catch (e) {
-            if (e instanceof ServerFullError) return fail('server_full', e.message, true);
+            if (e instanceof ServerFullError) {
+              // Draining answers like full (clients already retry on server_full), with a shorter hint.
+              const retryAfterMs = 1000 * (e instanceof ServerDrainingError ? RETRY_AFTER_DRAINING_S : RETRY_AFTER_FULL_S);
+              send({ type: 'error', code: 'server_full', message: e.message, retryAfterMs });
+              ws.close(1008, 'server_full');
+              return;
+            }
             throw e;
           }
           session = s;
@@ -67,7 +75,7 @@ export class WsSignaling {
             },
             (e: Error) => {
               if (e instanceof UnsupportedOfferError) {
-                this.metrics.sessionsRefused.inc({ reason: 'unsupported_offer' });
+                this.metrics.refuse('unsupported_offer');
                 fail('unsupported_offer', e.message, false);
               } else {
                 this.log.error('answering an offer failed', { error: e.message });

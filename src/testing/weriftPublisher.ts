@@ -1,9 +1,12 @@
 /**
  * A real WebRTC publisher written with werift, for integration tests and benchmarks:
- * signals over the server's WebSocket, sends VP8 or H.264 RTP encoded live from a clip
- * (so PLI gets a real keyframe), opens the `masks` data channel, decodes every mask and
- * acknowledges it with its end-to-end latency (send of the frame → mask received, on
- * this process's clock).
+ * sends VP8 or H.264 RTP encoded live from a clip (so PLI gets a real keyframe), decodes
+ * every mask and acknowledges it with its end-to-end latency (send of the frame → mask
+ * received, on this process's clock).
+ *
+ * Signaling `ws` (default): the server's WebSocket; masks on the `masks` data channel.
+ * Signaling `whip`: POST the offer to /whip (candidates trickled with PATCH when `trickle`),
+ * masks from a subscriber socket on /sessions/{id}/masks; close() DELETEs the session.
  */
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
@@ -33,6 +36,25 @@ export interface PublisherOptions {
   readonly bitrate?: number;
   /** Stop after this many frames have been sent (default: one pass over `frames`). */
   readonly totalFrames?: number;
+  /** How to signal (default ws). */
+  readonly signaling?: 'ws' | 'whip';
+  /** WHIP: bearer token for the WHIP requests and the mask subscription. */
+  readonly token?: string;
+  /** WHIP: offer without candidates, then PATCH them as an sdpfrag (default false: all in the offer). */
+  readonly trickle?: boolean;
+  /** Also offer a (silent) Opus audio track first, as OBS and most WHIP publishers do. */
+  readonly withAudio?: boolean;
+}
+
+/** What the WHIP endpoint answered. */
+export interface WhipExchange {
+  readonly location: string;
+  readonly etag: string | null;
+  readonly links: string[];
+  /** Status of each PATCH sent (trickle). */
+  readonly patchStatuses: number[];
+  /** Status of the DELETE sent by close(), once sent. */
+  deleteStatus?: number;
 }
 
 export interface ReceivedMask {
@@ -47,11 +69,19 @@ export class WeriftPublisher {
   readonly masks: ReceivedMask[] = [];
   readonly errors: string[] = [];
   answer: Extract<ServerMessage, { type: 'answer' }> | undefined;
+  /** The server's session id (from the WS answer or the WHIP Location). */
+  sessionId: string | undefined;
+  whip: WhipExchange | undefined;
+  /** The reason of the server's bye (WS signaling), once it said bye. */
+  byeReason: string | undefined;
+  /** Close code and reason of the WHIP mask subscriber socket, once closed. */
+  subscriberClose: { code: number; reason: string } | undefined;
   framesSent = 0;
   keyframeRequests = 0;
   private pc!: RTCPeerConnection;
   private ws!: WebSocket;
-  private dc!: RTCDataChannel;
+  private dc: RTCDataChannel | undefined;
+  private masksWs: WebSocket | undefined;
   private transceiver!: RTCRtpTransceiver;
   private readonly track = new MediaStreamTrack({ kind: 'video' });
   private readonly encoder: ClipEncoder;
@@ -75,7 +105,9 @@ export class WeriftPublisher {
       : new RTCRtpCodecParameters({ mimeType: 'video/H264', clockRate: 90000, rtcpFeedback: [useNACK(), usePLI(), useREMB()], parameters: 'profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1' });
     // max-bundle: with werift's default policy the offerer gathers one ICE transport per
     // m-line and never closes the one BUNDLE makes redundant (2 UDP sockets leaked per peer).
-    this.pc = new RTCPeerConnection({ codecs: { video: [codec], audio: [] }, iceServers: [], bundlePolicy: 'max-bundle' });
+    const opus = new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2 });
+    this.pc = new RTCPeerConnection({ codecs: { video: [codec], audio: this.opts.withAudio ? [opus] : [] }, iceServers: [], bundlePolicy: 'max-bundle' });
+    if (this.opts.withAudio) this.pc.addTransceiver(new MediaStreamTrack({ kind: 'audio' }), { direction: 'sendonly' });
     this.transceiver = this.pc.addTransceiver(this.track, { direction: 'sendonly' });
     this.transceiver.sender.onRtcp.subscribe((rtcp) => {
       // PLI/FIR arrive as payload-specific feedback; any of them means "send a keyframe".
@@ -84,9 +116,11 @@ export class WeriftPublisher {
         this.forceKeyframe = true;
       }
     });
-    this.dc = this.pc.createDataChannel(MASKS_CHANNEL_LABEL, { ordered: false, maxRetransmits: 0 });
-    this.dc.onMessage.subscribe((data) => this.onMask(data));
-    const dcOpen = new Promise<void>((resolve) => this.dc.stateChanged.subscribe((s) => s === 'open' && resolve()));
+    if (this.opts.signaling === 'whip') return this.connectWhip(timeoutMs);
+    const dc = this.pc.createDataChannel(MASKS_CHANNEL_LABEL, { ordered: false, maxRetransmits: 0 });
+    this.dc = dc;
+    dc.onMessage.subscribe((data) => this.onMask(data));
+    const dcOpen = new Promise<void>((resolve) => dc.stateChanged.subscribe((s) => s === 'open' && resolve()));
 
     const offer = await this.pc.createOffer();
     await this.pc.setLocalDescription(offer);
@@ -102,7 +136,10 @@ export class WeriftPublisher {
         }
         if (m.type === 'answer') {
           this.answer = m;
+          this.sessionId = m.sessionId;
           this.pc.setRemoteDescription({ type: 'answer', sdp: m.sdp }).then(() => resolve(), reject);
+        } else if (m.type === 'bye') {
+          this.byeReason = m.reason;
         } else if (m.type === 'error') {
           this.errors.push(`${m.code}: ${m.message}`);
           reject(new Error(`server error ${m.code}: ${m.message}`));
@@ -117,6 +154,55 @@ export class WeriftPublisher {
     this.ws.send(JSON.stringify({ type: 'offer', sdp: this.pc.localDescription!.sdp }));
     await withTimeout(answered, timeoutMs, 'answer');
     await withTimeout(dcOpen, timeoutMs, 'data channel open');
+  }
+
+  /** WHIP: POST the offer, apply the answer, trickle (optionally), subscribe to masks, wait for ICE. */
+  private async connectWhip(timeoutMs: number): Promise<void> {
+    const auth: Record<string, string> = this.opts.token ? { Authorization: `Bearer ${this.opts.token}` } : {};
+    const offer = await this.pc.createOffer();
+    await this.pc.setLocalDescription(offer);
+    const full = this.pc.localDescription!.sdp;
+    const trickle = this.opts.trickle ?? false;
+    const body = trickle ? full.split(/\r\n/).filter((l) => !/^a=(candidate|end-of-candidates)/.test(l)).join('\r\n') : full;
+    const res = await fetch(this.opts.url + '/whip', { method: 'POST', headers: { 'Content-Type': 'application/sdp', ...auth }, body });
+    if (res.status !== 201) throw new Error(`WHIP POST answered ${res.status}: ${(await res.text()).trim()}`);
+    const location = res.headers.get('location');
+    if (!location) throw new Error('WHIP 201 without Location');
+    const resourceUrl = new URL(location, this.opts.url + '/whip').toString();
+    const links = res.headers.get('link')?.split(/,\s*(?=<)/) ?? [];
+    this.whip = { location: resourceUrl, etag: res.headers.get('etag'), links, patchStatuses: [] };
+    this.sessionId = resourceUrl.split('/').pop();
+    await this.pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
+    const connected = new Promise<void>((resolve) => {
+      if (this.pc.connectionState === 'connected') resolve();
+      this.pc.connectionStateChange.subscribe((st) => st === 'connected' && resolve());
+    });
+    if (trickle) {
+      const lines = full.split(/\r\n/);
+      const ufrag = lines.find((l) => l.startsWith('a=ice-ufrag:'));
+      const pwd = lines.find((l) => l.startsWith('a=ice-pwd:'));
+      const mid = lines.find((l) => l.startsWith('a=mid:')) ?? 'a=mid:0';
+      const cands = lines.filter((l) => l.startsWith('a=candidate:'));
+      const frag = [ufrag, pwd, 'm=video 9 UDP/TLS/RTP/SAVPF 0', mid, ...cands, 'a=end-of-candidates', ''].join('\r\n');
+      const p = await fetch(resourceUrl, {
+        method: 'PATCH',
+        headers: { 'Content-Type': 'application/trickle-ice-sdpfrag', ...(this.whip.etag ? { 'If-Match': this.whip.etag } : {}), ...auth },
+        body: frag,
+      });
+      this.whip.patchStatuses.push(p.status);
+    }
+    const masksUrl = `${this.opts.url.replace(/^http/, 'ws')}/sessions/${this.sessionId}/masks`;
+    const ws = new WebSocket(masksUrl, { headers: auth });
+    this.masksWs = ws;
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (isBinary) this.onMask(data);
+    });
+    ws.on('close', (code, reason) => (this.subscriberClose = { code, reason: reason.toString() }));
+    await withTimeout(new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    }), timeoutMs, 'mask subscription');
+    await withTimeout(connected, timeoutMs, 'ICE/DTLS connected');
   }
 
   /** Send frames at the configured rate until `totalFrames` are sent; resolves then. */
@@ -161,7 +247,9 @@ export class WeriftPublisher {
     const s = this.sent.get(msg.rtpTimestamp);
     const e2eMs = s ? now - s.sentMs : -1;
     this.masks.push({ msg, frameIndex: s ? s.index : -1, e2eMs });
-    if (this.dc.readyState === 'open') this.dc.send(JSON.stringify({ type: 'ack', seq: msg.seq, ...(e2eMs >= 0 ? { e2eMs } : {}) }));
+    const ack = JSON.stringify({ type: 'ack', seq: msg.seq, ...(e2eMs >= 0 ? { e2eMs } : {}) });
+    if (this.dc?.readyState === 'open') this.dc.send(ack);
+    else if (this.masksWs?.readyState === WebSocket.OPEN) this.masksWs.send(ack);
   }
 
   /** Say bye and close everything (idempotent). */
@@ -170,6 +258,15 @@ export class WeriftPublisher {
     this.closed = true;
     if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ type: 'bye' }));
     this.ws?.close();
+    if (this.whip && this.whip.deleteStatus === undefined) {
+      const auth: Record<string, string> = this.opts.token ? { Authorization: `Bearer ${this.opts.token}` } : {};
+      try {
+        this.whip.deleteStatus = (await fetch(this.whip.location, { method: 'DELETE', headers: auth })).status;
+      } catch (e) {
+        this.errors.push(`WHIP DELETE failed: ${(e as Error).message}`);
+      }
+    }
+    this.masksWs?.close();
     this.encoder.close();
     await this.pc?.close();
   }

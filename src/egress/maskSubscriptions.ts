@@ -1,0 +1,102 @@
+/**
+ * WebSocket mask subscriptions: `GET /sessions/{id}/masks` (upgrade) receives the session's
+ * binary mask messages (maskCodec.ts), exactly what its data channel gets. The only way to
+ * get the masks of a WHIP session; any session may have up to maxMaskSubscribers of them.
+ *
+ * Auth: when a WHIP token is configured, every subscription needs it, as
+ * `Authorization: Bearer <token>` or `?token=<token>` (browsers cannot set WebSocket headers).
+ * The request URL is never logged. Refusals happen before the upgrade, as plain HTTP:
+ * 401 (token), 404 (no such session), 429 (subscriber limit).
+ *
+ * A subscriber may send text acks (`{"type":"ack","seq":n,"e2eMs":…}`), like the data channel.
+ * When the session ends the socket is closed with code 1000 and the ByeReason as reason
+ * (`bye`, `shutdown`, `timeout`, …). A subscriber over maxBufferedBytes of backlog misses
+ * masks (counted in maskstream_mask_messages_dropped_total{sink="subscriber"}).
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, WebSocket, type RawData } from 'ws';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { SessionRegistry } from '../session/sessionRegistry.js';
+import { MAX_ACK_BYTES } from '../signaling/protocol.js';
+import { SubscriberLimitError, type SubscriberPort } from './maskFanout.js';
+
+/** `/sessions/{id}/masks` → id, else undefined. Ids are UUIDs (Session.id). */
+export function parseMasksPath(pathname: string): string | undefined {
+  return /^\/sessions\/([0-9a-f-]{36})\/masks$/.exec(pathname)?.[1];
+}
+
+export interface MaskSubscriptionDeps {
+  readonly registry: SessionRegistry;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  /** Whether the Authorization header or ?token= value is acceptable (WhipEndpoint.authorized). */
+  readonly authorized: (authorization: string | undefined, queryToken: string | undefined) => boolean;
+  /** Subscribers admitted per session (config maxMaskSubscribers). */
+  readonly maxPerSession: number;
+}
+
+function refuse(socket: Duplex, status: number, text: string, extra = ''): void {
+  const body = text + '\n';
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`);
+}
+
+export class MaskSubscriptions {
+  // maxPayload: acks are tiny; anything bigger closes the socket (1009) before it is buffered.
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_ACK_BYTES, perMessageDeflate: false });
+  private readonly log: Logger;
+
+  constructor(private readonly deps: MaskSubscriptionDeps) {
+    this.log = deps.logger.child({ component: 'mask-subscriptions' });
+  }
+
+  /** Handles an upgrade request whose path parseMasksPath() accepted. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, sessionId: string): void {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (!this.deps.authorized(req.headers.authorization, url.searchParams.get('token') ?? undefined)) {
+      return refuse(socket, 401, 'Unauthorized', 'WWW-Authenticate: Bearer realm="maskstream"\r\n');
+    }
+    const session = this.deps.registry.get(sessionId);
+    if (!session || session.closed) return refuse(socket, 404, 'Not Found');
+    if (session.stats.subscribers >= this.deps.maxPerSession) return refuse(socket, 429, 'Too Many Requests');
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const port: SubscriberPort = {
+        get readyState() {
+          return ws.readyState === WebSocket.OPEN ? 'open' : 'closed';
+        },
+        get bufferedAmount() {
+          return ws.bufferedAmount;
+        },
+        send: (data) => ws.send(data, { binary: true }),
+        end: (reason) => ws.close(1000, reason.slice(0, 100)),
+      };
+      let remove: () => void;
+      try {
+        remove = session.addSubscriber(port);
+      } catch (e) {
+        // Lost a race with another subscriber or with the session's end.
+        if (!(e instanceof SubscriberLimitError)) throw e;
+        ws.close(1008, 'subscriber limit');
+        return;
+      }
+      const m = this.deps.metrics;
+      m.maskSubscribers.inc();
+      this.log.debug('mask subscriber joined', { session: session.id });
+      ws.on('message', (data: RawData, isBinary: boolean) => {
+        if (!isBinary) session.acceptAck(data.toString());
+      });
+      ws.on('error', (e) => this.log.debug('subscriber socket error', { error: e.message }));
+      ws.once('close', () => {
+        remove();
+        m.maskSubscribers.dec();
+      });
+    });
+  }
+
+  /** Terminates every subscriber socket (server shutdown, after the sessions closed them). */
+  close(): void {
+    for (const c of this.wss.clients) c.terminate();
+    this.wss.close();
+  }
+}
