@@ -44,8 +44,8 @@ export interface TemporalConfig {
   readonly topK?: number;
   /** Softmax temperature on cosine affinities. */
   readonly temperature?: number;
-  /** Weight of the memory read in the non-parametric blend, [0, 1]. */
-  readonly blend?: number;
+  /** Weight γ of the memory read's logit in the non-parametric fusion (fused = L + γ·logit(read)), [0, 2]. */
+  readonly memoryWeight?: number;
   /** Weight of the current frame in `ema`, (0, 1]. */
   readonly emaAlpha?: number;
   /** Read implementation: auto = fused kernel on wasm/cpu, tensor ops elsewhere. */

@@ -16,7 +16,7 @@ export const TEMPORAL_DEFAULTS = Object.freeze({
   radius: 3,
   topK: 8,
   temperature: 0.05,
-  blend: 0.5,
+  memoryWeight: 0.75,
   emaAlpha: 0.5,
   implementation: 'auto' as const,
 });
@@ -46,7 +46,7 @@ export function createTemporalStage(config: TemporalConfig, geometry: AttentionG
         return new AttentionTemporal(geometry, {
           params: { radius: config.radius ?? d.radius, topK: config.topK ?? d.topK, temperature: config.temperature ?? d.temperature },
           ringSize: config.ringSize,
-          blend: config.blend ?? d.blend,
+          memoryWeight: config.memoryWeight ?? d.memoryWeight,
           implementation: config.implementation ?? d.implementation,
           ...(head ? { head } : {}),
         }, backend);

@@ -4,8 +4,11 @@
  *
  *  - `attention` (non-parametric): cosine affinity between the current frame's backbone
  *    features and the memory's, windowed, top-k over all memory frames, softmax with a
- *    temperature, weighted sum of the memory's masks; the result is blended with the current
- *    prediction: p = (1 − β)·σ(L_t) + β·read.
+ *    temperature, weighted sum of the memory's masks; the read is combined with the current
+ *    prediction as independent evidence in logit space: fused logit = L_t + γ·logit(read),
+ *    both clamped to ±8. A confident current frame overrules a hesitant memory and vice
+ *    versa, which a probability average cannot do (measured: TE 0.98 % vs 1.22 % at equal J
+ *    on the validation clips, γ = 0.75).
  *  - `attention-learned`: the same read, fused by a small trained head that decides per pixel
  *    how much to trust the current prediction versus the memory, from the two predictions, the
  *    match confidence, the motion the read implies and the frame difference (fusionHead.ts).
@@ -21,7 +24,7 @@ import { TensorAttention } from '../attention/tensorAttention.js';
 import type { AttentionParams } from '../attention/types.js';
 import { TemporalConfigError, type TemporalInput, type TemporalStage, type TemporalState } from '../temporalStage.js';
 import { asState } from './simple.js';
-import type { FusionHead } from './fusionHead.js';
+import type { FusionHead, FusionInputs } from './fusionHead.js';
 
 export interface AttentionGeometryIn {
   /** Mask size, px. */
@@ -35,13 +38,13 @@ export interface AttentionStageOptions {
   readonly params: AttentionParams;
   /** Memory frames per session. */
   readonly ringSize: number;
-  /** Blend weight of the memory read for the non-parametric variant, [0, 1]. */
-  readonly blend: number;
+  /** Weight γ of the memory read's logit in the non-parametric fusion, [0, 2]. */
+  readonly memoryWeight: number;
   /** Optional key projection [c, c'] (row-major), applied before normalisation. */
   readonly projection?: { readonly matrix: Float32Array; readonly outChannels: number };
   /** 'auto' = fused kernel on wasm/cpu, tensor ops on other backends. */
   readonly implementation: 'auto' | 'fused' | 'tensor';
-  /** The learned fusion (attention-learned); absent = non-parametric blend. */
+  /** The learned fusion (attention-learned); absent = the non-parametric rule. */
   readonly head?: FusionHead;
 }
 
@@ -95,7 +98,7 @@ export class AttentionTemporal implements TemporalStage {
     if (!Number.isInteger(this.stride) || this.W / w !== this.stride) {
       throw new TemporalConfigError(`attention needs the mask (${this.W}×${this.H}) to be an integer multiple of the feature grid (${w}×${h}) in both directions`);
     }
-    if (!(opts.blend >= 0 && opts.blend <= 1)) throw new TemporalConfigError(`attention blend must be in [0, 1], got ${opts.blend}`);
+    if (!(opts.memoryWeight >= 0 && opts.memoryWeight <= 2)) throw new TemporalConfigError(`attention memoryWeight must be in [0, 2], got ${opts.memoryWeight}`);
     if (!Number.isInteger(opts.ringSize) || opts.ringSize < 1) throw new TemporalConfigError(`ringSize must be an integer ≥ 1, got ${opts.ringSize}`);
     this.name = opts.head ? 'attention-learned' : 'attention';
     this.keyChannels = c;
@@ -122,34 +125,50 @@ export class AttentionTemporal implements TemporalStage {
   }
 
   process(state: TemporalState, input: TemporalInput): tf.Tensor2D {
+    const x = this.prepareFusion(state, input);
+    try {
+      return tf.tidy(() => {
+        if (!x) return tf.sigmoid(input.logits).squeeze([2]) as tf.Tensor2D;
+        if (this.opts.head) return this.opts.head.fuse(x);
+        return tf.sigmoid(tf.add(clampLogit(x.logits), tf.mul(logitOf(x.read), this.opts.memoryWeight))) as tf.Tensor2D;
+      });
+    } finally {
+      if (x) disposeFusionInputs(x);
+    }
+  }
+
+  /**
+   * Everything the fusion needs for this frame, as tensors the caller disposes (see
+   * disposeFusionInputs), or null while the session's memory is empty (the first frame).
+   * Also encodes this frame's key for commit(). Training calls this directly, then fuses with
+   * its trainable head, so it learns on exactly what inference computes.
+   */
+  prepareFusion(state: TemporalState, input: TemporalInput): FusionInputs | null {
     const s = asState(state, AttentionState);
     this.encodeKey(input.features, s.pendingKey);
     s.hasPending = true;
     const ring = s.ring;
     const luma = this.opts.head ? lumaOf(input.rgb, this.H * this.W) : undefined;
-    const out = tf.tidy(() => {
-      const p = tf.sigmoid(input.logits).squeeze([2]) as tf.Tensor2D;
-      if (ring.size === 0) return p;
-      const { read, confidence, motion } = this.read(s);
-      if (!this.opts.head) {
-        const b = this.opts.blend;
-        return tf.add(tf.mul(p, 1 - b), tf.mul(read, b)) as tf.Tensor2D;
-      }
-      const diff = luma && s.hasPrevLuma ? absDiff(luma, s.prevLuma, this.H, this.W) : tf.zeros([this.H, this.W]);
-      return this.opts.head.fuse({
-        logits: input.logits.squeeze([2]) as tf.Tensor2D,
-        read,
-        confidence: upsample(confidence, this.H, this.W),
-        motion: upsample(motion, this.H, this.W),
-        frameDiff: diff as tf.Tensor2D,
-        radius: this.opts.params.radius,
+    try {
+      if (ring.size === 0) return null;
+      return tf.tidy(() => {
+        const { read, confidence, motion } = this.read(s);
+        const diff = luma && s.hasPrevLuma ? absDiff(luma, s.prevLuma, this.H, this.W) : tf.zeros([this.H, this.W]);
+        return {
+          logits: input.logits.squeeze([2]) as tf.Tensor2D,
+          read,
+          confidence: upsample(confidence, this.H, this.W),
+          motion: upsample(motion, this.H, this.W),
+          frameDiff: diff as tf.Tensor2D,
+          radius: this.opts.params.radius,
+        };
       });
-    });
-    if (luma) {
-      s.prevLuma.set(luma);
-      s.hasPrevLuma = true;
+    } finally {
+      if (luma) {
+        s.prevLuma.set(luma);
+        s.hasPrevLuma = true;
+      }
     }
-    return out;
   }
 
   commit(state: TemporalState, mask: Uint8Array): void {
@@ -220,4 +239,23 @@ function absDiff(a: Uint8Array, b: Uint8Array, H: number, W: number): tf.Tensor2
 /** Cell map [h, w] → pixel map [H, W], each cell's value over its whole block. */
 function upsample(t: tf.Tensor2D, H: number, W: number): tf.Tensor2D {
   return tf.image.resizeNearestNeighbor(t.expandDims(2) as tf.Tensor3D, [H, W]).squeeze([2]) as tf.Tensor2D;
+}
+
+export function disposeFusionInputs(x: FusionInputs): void {
+  tf.dispose([x.logits, x.read, x.confidence, x.motion, x.frameDiff]);
+}
+
+/** Logits are clamped to ±8 (probability 0.0003…0.9997) wherever they are combined. */
+export const LOGIT_CLAMP = 8;
+
+export function clampLogit(l: tf.Tensor): tf.Tensor {
+  return tf.clipByValue(l, -LOGIT_CLAMP, LOGIT_CLAMP);
+}
+
+/** Probability → clamped logit. */
+export function logitOf(p: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const q = tf.clipByValue(p, 1e-4, 1 - 1e-4);
+    return clampLogit(tf.log(tf.div(q, tf.sub(1, q))));
+  });
 }

@@ -1,7 +1,12 @@
 /**
  * The learned fusion of `attention-learned`: a per-pixel two-layer MLP (tensor ops, every
- * backend) that looks at the current prediction, the memory read and cheap cues, and outputs
- *   gate g and residual r:  fused logit = σ(g)·L + (1 − σ(g))·logit(read) + r.
+ * backend) that looks at the current prediction, the memory read and cheap cues, and decides
+ * per pixel how much to trust the memory against the current prediction:
+ *   fused logit = L + γ_max·σ(g)·logit(read),      g = MLP(inputs)
+ * The gate can only scale the memory's evidence between 0 (per-frame) and γ_max, never invent
+ * evidence of its own, so however it is trained the result stays between "ignore memory" and
+ * "trust it fully". It starts at the non-parametric rule (σ(g) = γ₀ / γ_max everywhere: last
+ * layer zero, bias logit(γ₀ / γ_max)).
  * Inputs per pixel (all at mask resolution):
  *   0  current logit L, clamped to ±8, / 4
  *   1  memory read as a logit, clamped to ±8, / 4
@@ -15,6 +20,10 @@
 import * as tf from '@tensorflow/tfjs';
 
 export const FUSION_INPUTS = ['logit', 'readLogit', 'confidence', 'motion', 'frameDiff', 'disagreement'] as const;
+/** The gate g per pixel. */
+const OUTPUTS = 1;
+/** Largest memory weight the gate can reach. */
+export const MAX_MEMORY_WEIGHT = 1.5;
 const CLAMP = 8;
 
 export interface FusionInputs {
@@ -37,7 +46,9 @@ export interface FusionHeadJson {
   readonly version: 1;
   readonly inputs: readonly string[];
   readonly hidden: number;
-  /** Row-major [inputs, hidden], [hidden], [hidden, 2], [2]. */
+  /** γ₀: the non-parametric memory weight the untrained head reproduces. */
+  readonly memoryWeight: number;
+  /** Row-major [inputs, hidden], [hidden], [hidden, 1], [1]. */
   readonly w1: number[];
   readonly b1: number[];
   readonly w2: number[];
@@ -52,6 +63,7 @@ export class FusionHeadFormatError extends Error {
 
 export class FusionHead {
   readonly hidden: number;
+  readonly memoryWeight: number;
   /** Trainable when built for training; plain constants otherwise. */
   readonly w1: tf.Variable<tf.Rank.R2>;
   readonly b1: tf.Variable<tf.Rank.R1>;
@@ -59,12 +71,13 @@ export class FusionHead {
   readonly b2: tf.Variable<tf.Rank.R1>;
   private disposed = false;
 
-  private constructor(hidden: number, w1: Float32Array, b1: Float32Array, w2: Float32Array, b2: Float32Array, trainable: boolean) {
+  private constructor(hidden: number, memoryWeight: number, w1: Float32Array, b1: Float32Array, w2: Float32Array, b2: Float32Array, trainable: boolean) {
     const n = FUSION_INPUTS.length;
     this.hidden = hidden;
+    this.memoryWeight = memoryWeight;
     this.w1 = tf.variable(tf.tensor2d(w1, [n, hidden]), trainable, undefined, 'float32');
     this.b1 = tf.variable(tf.tensor1d(b1), trainable, undefined, 'float32');
-    this.w2 = tf.variable(tf.tensor2d(w2, [hidden, 2]), trainable, undefined, 'float32');
+    this.w2 = tf.variable(tf.tensor2d(w2, [hidden, OUTPUTS]), trainable, undefined, 'float32');
     this.b2 = tf.variable(tf.tensor1d(b2), trainable, undefined, 'float32');
   }
 
@@ -74,20 +87,21 @@ export class FusionHead {
     if (JSON.stringify(j.inputs) !== JSON.stringify(FUSION_INPUTS)) throw new FusionHeadFormatError(`fusion head inputs ${JSON.stringify(j.inputs)} do not match this code's ${JSON.stringify(FUSION_INPUTS)}`);
     const h = j.hidden;
     if (!Number.isInteger(h) || h < 1 || h > 256) throw new FusionHeadFormatError(`fusion head hidden size ${h} is out of range`);
-    const sizes: [string, number[], number][] = [['w1', j.w1, n * h], ['b1', j.b1, h], ['w2', j.w2, h * 2], ['b2', j.b2, 2]];
+    const sizes: [string, number[], number][] = [['w1', j.w1, n * h], ['b1', j.b1, h], ['w2', j.w2, h * OUTPUTS], ['b2', j.b2, OUTPUTS]];
     for (const [k, arr, len] of sizes) {
       if (!Array.isArray(arr) || arr.length !== len || !arr.every(Number.isFinite)) throw new FusionHeadFormatError(`fusion head ${k} must be ${len} finite numbers`);
     }
-    return new FusionHead(h, Float32Array.from(j.w1), Float32Array.from(j.b1), Float32Array.from(j.w2), Float32Array.from(j.b2), opts.trainable ?? false);
+    if (!(j.memoryWeight >= 0 && j.memoryWeight <= 2)) throw new FusionHeadFormatError(`fusion head memoryWeight must be in [0, 2], got ${j.memoryWeight}`);
+    return new FusionHead(h, j.memoryWeight, Float32Array.from(j.w1), Float32Array.from(j.b1), Float32Array.from(j.w2), Float32Array.from(j.b2), opts.trainable ?? false);
   }
 
-  /** A fresh head for training: small random first layer, gate starting at ½, residual at 0. */
-  static initial(hidden: number, rand: () => number): FusionHead {
+  /** A fresh head for training: random first layer, zero last layer (= the non-parametric rule). */
+  static initial(hidden: number, memoryWeight: number, rand: () => number): FusionHead {
     const n = FUSION_INPUTS.length;
     const scale = Math.sqrt(2 / n);
     const w1 = Float32Array.from({ length: n * hidden }, () => (rand() * 2 - 1) * scale);
-    const w2 = Float32Array.from({ length: hidden * 2 }, () => (rand() * 2 - 1) * 0.01);
-    return new FusionHead(hidden, w1, new Float32Array(hidden), w2, new Float32Array(2), true);
+    const r = Math.min(0.999, Math.max(0.001, memoryWeight / MAX_MEMORY_WEIGHT));
+    return new FusionHead(hidden, memoryWeight, w1, new Float32Array(hidden), new Float32Array(hidden * OUTPUTS), Float32Array.of(Math.log(r / (1 - r))), true);
   }
 
   get variables(): tf.Variable[] {
@@ -116,16 +130,14 @@ export class FusionHead {
         tf.abs(tf.sub(p, r)),
       ], 2).reshape([H * W, FUSION_INPUTS.length]);
       const hid = tf.relu(tf.add(tf.matMul(feats, this.w1), this.b1));
-      const out = tf.add(tf.matMul(hid, this.w2), this.b2); // [HW, 2]
-      const g = tf.sigmoid(out.slice([0, 0], [H * W, 1]).reshape([H, W]));
-      const res = out.slice([0, 1], [H * W, 1]).reshape([H, W]);
-      return tf.add(tf.add(tf.mul(g, L), tf.mul(tf.sub(1, g), R)), res) as tf.Tensor2D;
+      const gate = tf.sigmoid(tf.add(tf.matMul(hid, this.w2), this.b2)).reshape([H, W]);
+      return tf.add(L, tf.mul(tf.mul(gate, MAX_MEMORY_WEIGHT), R)) as tf.Tensor2D;
     });
   }
 
   toJson(meta?: Record<string, unknown>): FusionHeadJson {
     const round = (a: tf.Tensor) => Array.from(a.dataSync(), (v) => Math.round(v * 1e6) / 1e6);
-    return { format: 'maskstream-fusion-head', version: 1, inputs: [...FUSION_INPUTS], hidden: this.hidden, w1: round(this.w1), b1: round(this.b1), w2: round(this.w2), b2: round(this.b2), ...(meta ? { meta } : {}) };
+    return { format: 'maskstream-fusion-head', version: 1, inputs: [...FUSION_INPUTS], hidden: this.hidden, memoryWeight: this.memoryWeight, w1: round(this.w1), b1: round(this.b1), w2: round(this.w2), b2: round(this.b2), ...(meta ? { meta } : {}) };
   }
 
   dispose(): void {

@@ -54,20 +54,22 @@ describe('temporal stages', () => {
   });
 
   it('attention: the first frame is the current prediction; later frames borrow from matching memory', () => {
-    const stage = createTemporalStage({ mode: 'attention', ringSize: 2, radius: 1, topK: 2, temperature: 0.1, blend: 0.5, implementation: 'fused' }, GEO, 'wasm') as AttentionTemporal;
+    const stage = createTemporalStage({ mode: 'attention', ringSize: 2, radius: 1, topK: 2, temperature: 0.1, memoryWeight: 0.5, implementation: 'fused' }, GEO, 'wasm') as AttentionTemporal;
     expect(stage.implementation).to.equal('fused');
     const s = stage.openSession();
     expect(s.bytes).to.be.greaterThan(2 * 16 * 16); // two 8-bit masks at least
     const first = step(stage, s, 8);
     expect(first).to.be.closeTo(1 / (1 + Math.exp(-8)), 1e-6);
-    // Same features, current says background: half current, half memory (≈ 1).
-    const second = step(stage, s, -8);
-    expect(second).to.be.closeTo(0.5 * (1 / (1 + Math.exp(8))) + 0.5 * (Math.round(first * 255) / 255), 2e-3);
+    // Same features, current says background (logit −2): fused logit = −2 + ½·logit(memory ≈ σ(8))
+    // = −2 + 4 → foreground, the confident memory outweighs the hesitant current frame.
+    const second = step(stage, s, -2);
+    const mem = Math.round(first * 255) / 255;
+    expect(second).to.be.closeTo(1 / (1 + Math.exp(-(-2 + 0.5 * Math.min(8, Math.log(mem / (1 - mem)))))), 2e-3);
     stage.dispose();
   });
 
   it('attention: fused kernel and tensor ops give the same masks frame after frame', () => {
-    const mk = (implementation: 'fused' | 'tensor') => createTemporalStage({ mode: 'attention', ringSize: 3, radius: 1, topK: 3, temperature: 0.2, blend: 0.6, implementation }, GEO, 'wasm');
+    const mk = (implementation: 'fused' | 'tensor') => createTemporalStage({ mode: 'attention', ringSize: 3, radius: 1, topK: 3, temperature: 0.2, memoryWeight: 0.6, implementation }, GEO, 'wasm');
     const a = mk('fused');
     const b = mk('tensor');
     const sa = a.openSession();
@@ -98,7 +100,7 @@ describe('temporal stages', () => {
     expect(() => createTemporalStage({ mode: 'none', ringSize: 0 }, GEO, 'wasm')).to.throw(TemporalConfigError, /ringSize/);
     expect(() => createTemporalStage({ mode: 'bogus' as TemporalMode, ringSize: 2 }, GEO, 'wasm')).to.throw(TemporalConfigError, /unknown temporal mode "bogus"/);
     expect(() => createTemporalStage({ mode: 'ema', ringSize: 2, emaAlpha: 0 }, GEO, 'wasm')).to.throw(TemporalConfigError, /alpha/);
-    expect(() => createTemporalStage({ mode: 'attention', ringSize: 2, blend: 2 }, GEO, 'wasm')).to.throw(TemporalConfigError, /blend/);
+    expect(() => createTemporalStage({ mode: 'attention', ringSize: 2, memoryWeight: 3 }, GEO, 'wasm')).to.throw(TemporalConfigError, /memoryWeight/);
     expect(() => createTemporalStage({ mode: 'attention', ringSize: 2 }, { ...GEO, maskWidth: 15 }, 'wasm')).to.throw(TemporalConfigError, /integer multiple/);
     expect(() => createTemporalStage({ mode: 'attention-learned', ringSize: 2, headPath: '/nonexistent/head.json' }, GEO, 'wasm')).to.throw(TemporalConfigError, /npm run train/);
   });

@@ -1,0 +1,244 @@
+/**
+ * `npm run bench:quality -- [--clips a,b] [--variants v1,v2] [--json out.json] [--no-vtest]`
+ *
+ * The quality benchmark: every variant (model × temporal stage, plus the two-scale option)
+ * over the evaluation clips with exact ground truth (src/quality/clips: composites of real
+ * people on real photos, motion that breaks per-frame models, VP8 round trip), through the
+ * same code path as the live server (I420 → model-size RGB → backbone → temporal stage → mask),
+ * masks resized to 640×480 and scored with J, F, TE and dtSSD. Plus one real video without
+ * ground truth (opencv-doc's vtest.avi): stability as the share of pixels whose label flips
+ * between consecutive frames (TE against the model's own previous frame).
+ * Prints Markdown tables (summary, per clip, acceptance checks) and writes JSON.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { SegmentationEngine } from '../inference/engine.js';
+import type { ModelName, TemporalConfig } from '../inference/types.js';
+import { OfflineSegmenter } from '../cli/segment.js';
+import { openY4m } from '../io/y4m.js';
+import { resizeMaskBilinear } from '../decode/resizeMask.js';
+import { buildClip, sourcesAvailable } from '../quality/clips/build.js';
+import { evalClipDefinitions } from '../quality/clips/catalog.js';
+import type { QualityClip } from '../quality/clips/types.js';
+import { SequenceEvaluator, selfTE } from '../quality/metrics.js';
+import { projectRoot } from '../paths.js';
+import { segmentTwoScales } from './multiScale.js';
+import { fmt } from './stats.js';
+
+export interface Variant {
+  readonly name: string;
+  readonly model: ModelName;
+  readonly temporal: TemporalConfig;
+  readonly twoScales?: boolean;
+}
+
+export const VARIANTS: readonly Variant[] = [
+  { name: 'per-frame meet', model: 'meet', temporal: { mode: 'none', ringSize: 1 } },
+  { name: 'per-frame selfie', model: 'selfie', temporal: { mode: 'none', ringSize: 1 } },
+  { name: 'two-scale meet', model: 'meet', temporal: { mode: 'none', ringSize: 1 }, twoScales: true },
+  { name: 'ema meet', model: 'meet', temporal: { mode: 'ema', ringSize: 1 } },
+  { name: 'attention meet', model: 'meet', temporal: { mode: 'attention', ringSize: 4 } },
+  { name: 'attention-learned meet', model: 'meet', temporal: { mode: 'attention-learned', ringSize: 4 } },
+];
+
+interface ClipResult {
+  readonly clip: string;
+  readonly kind: string;
+  readonly J: number;
+  readonly F: number;
+  readonly TE: number;
+  readonly dtSSD: number;
+  /** Mean ms per frame: backbone (normalise + model) and temporal stage. */
+  readonly backboneMs: number;
+  readonly temporalMs: number;
+}
+
+interface VariantResult {
+  readonly variant: Variant;
+  readonly clips: ClipResult[];
+  /** Share of pixels flipping per frame on vtest.avi (no ground truth). */
+  readonly vtestFlips?: number;
+  readonly temporalBytesPerSession: number;
+}
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+const log = (m: string) => process.stderr.write(`bench:quality: ${m}\n`);
+
+async function runVariant(v: Variant, clips: readonly QualityClip[], vtest: string | undefined): Promise<VariantResult> {
+  const engine = await SegmentationEngine.create({ model: v.model, backend: 'wasm', temporal: v.temporal });
+  const results: ClipResult[] = [];
+  let temporalBytes = 0;
+  try {
+    for (const clip of clips) {
+      const ev = new SequenceEvaluator(clip.width, clip.height);
+      let bb = 0;
+      let tm = 0;
+      if (v.twoScales) {
+        engine.openSession('full');
+        engine.openSession('zoom');
+        for (let i = 0; i < clip.frames.length; i++) {
+          const t0 = performance.now();
+          const { mask } = segmentTwoScales(engine, 'full', 'zoom', clip.frames[i]!);
+          bb += performance.now() - t0;
+          ev.add(resizeMaskBilinear(mask, engine.info.maskWidth, engine.info.maskHeight, clip.width, clip.height), clip.gt[i]!);
+        }
+        engine.closeSession('full');
+        engine.closeSession('zoom');
+      } else {
+        const seg = OfflineSegmenter.withEngine(engine, `clip-${clip.name}`);
+        for (let i = 0; i < clip.frames.length; i++) {
+          const m = seg.process(clip.frames[i]!);
+          bb += seg.lastTimings!.inferenceMs;
+          tm += seg.lastTimings!.temporalMs;
+          ev.add(m, clip.gt[i]!);
+          if (i === 0) temporalBytes = engine.memory().temporalBytes;
+        }
+        seg.close();
+      }
+      const r = ev.result();
+      const n = clip.frames.length;
+      results.push({ clip: clip.name, kind: clip.kind, J: r.J, F: r.F, TE: r.TE, dtSSD: r.dtSSD, backboneMs: bb / n, temporalMs: tm / n });
+      log(`${v.name} · ${clip.name}: J ${r.J.toFixed(4)} TE ${(100 * r.TE).toFixed(3)} %`);
+    }
+    let vtestFlips: number | undefined;
+    if (vtest && !v.twoScales) {
+      const seg = OfflineSegmenter.withEngine(engine, 'vtest');
+      const reader = await openY4m(vtest);
+      const masks: Uint8Array[] = [];
+      for await (const pic of reader.frames()) masks.push(seg.process(pic));
+      await reader.close();
+      seg.close();
+      vtestFlips = selfTE(masks);
+    }
+    return { variant: v, clips: results, temporalBytesPerSession: temporalBytes, ...(vtestFlips !== undefined ? { vtestFlips } : {}) };
+  } finally {
+    engine.close();
+  }
+}
+
+/** opencv-doc's vtest.avi (768×576 pedestrians) as a 640×480 y4m in the cache, via ffmpeg. */
+function vtestY4m(): string | undefined {
+  const src = '/usr/share/doc/opencv-doc/examples/data/vtest.avi';
+  if (!existsSync(src)) {
+    log(`notice: ${src} missing (apt-get install opencv-doc): no real-video stability row`);
+    return undefined;
+  }
+  const dir = path.join(projectRoot(), '.cache', 'quality');
+  mkdirSync(dir, { recursive: true });
+  const out = path.join(dir, 'vtest-640x480-150.y4m');
+  if (existsSync(out)) return out;
+  const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-i', src, '-vf', 'scale=640:480', '-frames:v', '150', '-pix_fmt', 'yuv420p', '-f', 'yuv4mpegpipe', out]);
+  if (r.status !== 0) {
+    log(`notice: ffmpeg could not convert vtest.avi (${r.stderr?.toString().trim()}): no real-video stability row`);
+    return undefined;
+  }
+  return out;
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+
+function summary(results: readonly VariantResult[]): string[] {
+  const lines = [
+    '| variant | moving J | moving F | moving TE % | moving dtSSD | static J | static TE % | held-out clip J / TE % | vtest flips % | backbone ms | temporal ms | memory / session |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of results) {
+    const mov = r.clips.filter((c) => c.kind === 'moving');
+    const sta = r.clips.filter((c) => c.kind !== 'moving');
+    const held = r.clips.find((c) => c.clip === 'skimage-independent');
+    lines.push(`| ${r.variant.name} | ${fmt(mean(mov.map((c) => c.J)), 4)} | ${fmt(mean(mov.map((c) => c.F)), 4)} | ${fmt(100 * mean(mov.map((c) => c.TE)), 3)} | ${fmt(mean(mov.map((c) => c.dtSSD)), 2)} | ${fmt(mean(sta.map((c) => c.J)), 4)} | ${fmt(100 * mean(sta.map((c) => c.TE)), 3)} | ${held ? `${fmt(held.J, 4)} / ${fmt(100 * held.TE, 3)}` : '–'} | ${r.vtestFlips !== undefined ? fmt(100 * r.vtestFlips, 3) : '–'} | ${fmt(mean(r.clips.map((c) => c.backboneMs)), 1)} | ${fmt(mean(r.clips.map((c) => c.temporalMs)), 2)} | ${r.temporalBytesPerSession ? `${(r.temporalBytesPerSession / 1024).toFixed(0)} KiB` : '0'} |`);
+  }
+  return lines;
+}
+
+function perClip(results: readonly VariantResult[]): string[] {
+  const names = results[0]?.clips.map((c) => c.clip) ?? [];
+  const lines = [
+    `| clip | ${results.map((r) => r.variant.name).join(' | ')} |`,
+    `|---|${results.map(() => '---:').join('|')}|`,
+  ];
+  for (const n of names) {
+    const cells = results.map((r) => {
+      const c = r.clips.find((x) => x.clip === n)!;
+      return `${fmt(c.J, 3)} / ${fmt(100 * c.TE, 2)} / ${fmt(c.dtSSD, 1)}`;
+    });
+    const kind = results[0]!.clips.find((x) => x.clip === n)!.kind;
+    lines.push(`| ${n} (${kind}) | ${cells.join(' | ')} |`);
+  }
+  return lines;
+}
+
+/** The issue's acceptance figures for `candidate` against per-frame and EMA (same model). */
+function acceptance(results: readonly VariantResult[], candidate: string): string[] {
+  const get = (name: string) => results.find((r) => r.variant.name === name);
+  const cand = get(candidate);
+  const base = get('per-frame meet');
+  const ema = get('ema meet');
+  if (!cand || !base) return [`(acceptance: needs "${candidate}" and "per-frame meet")`];
+  const pick = (r: VariantResult, kind: 'moving' | 'static') => r.clips.filter((c) => (kind === 'moving' ? c.kind === 'moving' : c.kind !== 'moving'));
+  const dJ = mean(pick(cand, 'moving').map((c) => c.J)) - mean(pick(base, 'moving').map((c) => c.J));
+  const teRatio = mean(pick(cand, 'moving').map((c) => c.TE)) / mean(pick(base, 'moving').map((c) => c.TE));
+  const dDt = mean(pick(cand, 'moving').map((c) => c.dtSSD)) - mean(pick(base, 'moving').map((c) => c.dtSSD));
+  const dJs = mean(pick(cand, 'static').map((c) => c.J)) - mean(pick(base, 'static').map((c) => c.J));
+  const costRatio = mean(cand.clips.map((c) => c.temporalMs)) / mean(base.clips.map((c) => c.backboneMs));
+  const beatsEma = ema ? pick(cand, 'moving').every((c) => c.J > ema.clips.find((e) => e.clip === c.clip)!.J) : undefined;
+  const emaLosers = ema ? pick(cand, 'moving').filter((c) => !(c.J > ema.clips.find((e) => e.clip === c.clip)!.J)).map((c) => c.clip) : [];
+  const ok = (b: boolean) => (b ? 'met' : 'NOT met');
+  return [
+    `| check (${candidate} vs per-frame meet) | target | measured | |`,
+    '|---|---|---:|---|',
+    `| moving clips: mean J gain | ≥ +0.02 | ${dJ >= 0 ? '+' : ''}${dJ.toFixed(4)} | ${ok(dJ >= 0.02)} |`,
+    `| moving clips: TE ratio | ≤ 0.5 | ${teRatio.toFixed(3)} | ${ok(teRatio <= 0.5)} |`,
+    `| moving clips: dtSSD change | < 0 | ${dDt >= 0 ? '+' : ''}${dDt.toFixed(3)} | ${ok(dDt < 0)} |`,
+    `| static clips: J change | ≥ −0.005 | ${dJs >= 0 ? '+' : ''}${dJs.toFixed(4)} | ${ok(dJs >= -0.005)} |`,
+    `| beats EMA on J on every moving clip | all | ${beatsEma === undefined ? '–' : beatsEma ? 'all' : `not on ${emaLosers.join(', ')}`} | ${beatsEma === undefined ? '' : ok(beatsEma)} |`,
+    `| temporal cost / backbone cost | ≤ 0.25 | ${costRatio.toFixed(3)} | ${ok(costRatio <= 0.25)} |`,
+  ];
+}
+
+async function main(): Promise<void> {
+  const want = arg('clips')?.split(',');
+  const wantVariants = arg('variants')?.split(',');
+  const variants = wantVariants ? VARIANTS.filter((v) => wantVariants.includes(v.name)) : VARIANTS;
+  const defs = evalClipDefinitions().filter((d) => (!want || want.includes(d.name)) && (!d.optional || sourcesAvailable(d)));
+  for (const d of evalClipDefinitions()) if (d.optional && !sourcesAvailable(d)) log(`notice: skipping ${d.name} (apt-get install python3-skimage)`);
+  const t0 = performance.now();
+  const clips: QualityClip[] = [];
+  for (const d of defs) clips.push(await buildClip(d, { log }));
+  log(`${clips.length} clips ready in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  const vtest = process.argv.includes('--no-vtest') ? undefined : vtestY4m();
+  const results: VariantResult[] = [];
+  for (const v of variants) results.push(await runVariant(v, clips, vtest));
+  const cand = arg('candidate') ?? 'attention-learned meet';
+  const out = [
+    `maskstream quality benchmark: ${clips.length} clips × ${clips[0]?.frames.length ?? 0} frames at ${clips[0]?.width}×${clips[0]?.height}, VP8 round trip before segmentation, wasm backend; ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`,
+    '',
+    'Summary (moving = the clips of kind "moving", static = near-static; TE = share of pixels whose predicted label flips while the truth does not; costs are mean ms per frame on wasm):',
+    '',
+    ...summary(results),
+    '',
+    'Per clip: J / TE % / dtSSD',
+    '',
+    ...perClip(results),
+    '',
+    ...acceptance(results, cand),
+    '',
+    `Elapsed ${((performance.now() - t0) / 1000).toFixed(0)} s. Reproduce: npm run bench:quality`,
+  ];
+  console.log(out.join('\n'));
+  const json = arg('json') ?? path.join(projectRoot(), 'artifacts', 'bench-quality.json');
+  mkdirSync(path.dirname(json), { recursive: true });
+  writeFileSync(json, JSON.stringify({ date: new Date().toISOString(), machine: `${os.cpus().length} × ${os.cpus()[0]?.model}`, results }, null, 1));
+  log(`JSON: ${json}`);
+}
+
+main().catch((e: Error) => {
+  console.error(`bench:quality: ${e.stack ?? e.message}`);
+  process.exit(1);
+});

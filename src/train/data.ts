@@ -1,0 +1,105 @@
+/**
+ * Training samples for the learned temporal fusion: generated clips (src/quality/clips, with
+ * augmentation and a VP8 round trip) pushed once through the frozen backbone. Per frame we keep
+ * exactly what the temporal stage sees at inference — the model-input RGB, the backbone's
+ * person logits and feature map — plus the ground truth at mask resolution.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import v8 from 'node:v8';
+import * as tf from '@tensorflow/tfjs';
+import { projectRoot } from '../paths.js';
+import { GENERATOR_VERSION } from '../quality/clips/build.js';
+import { Backbone } from '../inference/backbone.js';
+import { i420ToRgb } from '../decode/yuvToRgb.js';
+import { trainingClips } from '../quality/clips/catalog.js';
+import type { QualityClip } from '../quality/clips/types.js';
+
+export interface TrainFrame {
+  /** Model-input RGB (inputWidth × inputHeight × 3). */
+  readonly rgb: Uint8Array;
+  /** Person logits at mask resolution (H × W). */
+  readonly logits: Float32Array;
+  /** Backbone features [h, w, c]. */
+  readonly features: Float32Array;
+  /** Ground-truth foreground probability at mask resolution, 0..255. */
+  readonly gt: Uint8Array;
+}
+
+export interface TrainClip {
+  readonly name: string;
+  readonly description: string;
+  readonly frames: TrainFrame[];
+}
+
+/** Box-filter downsample of an 8-bit mask (each output pixel = mean of the area it covers). */
+export function areaDownsample(src: Uint8Array, sw: number, sh: number, dw: number, dh: number): Uint8Array {
+  const out = new Uint8Array(dw * dh);
+  for (let y = 0; y < dh; y++) {
+    const y0 = Math.floor((y * sh) / dh);
+    const y1 = Math.max(y0 + 1, Math.floor(((y + 1) * sh) / dh));
+    for (let x = 0; x < dw; x++) {
+      const x0 = Math.floor((x * sw) / dw);
+      const x1 = Math.max(x0 + 1, Math.floor(((x + 1) * sw) / dw));
+      let s = 0;
+      for (let yy = y0; yy < y1; yy++) for (let xx = x0; xx < x1; xx++) s += src[yy * sw + xx]!;
+      out[y * dw + x] = Math.round(s / ((y1 - y0) * (x1 - x0)));
+    }
+  }
+  return out;
+}
+
+/** One generated clip through the frozen backbone. */
+export function clipToSamples(clip: QualityClip, backbone: Backbone): TrainClip {
+  const { inputWidth: iw, inputHeight: ih, maskWidth: mw, maskHeight: mh } = backbone.info;
+  const frames: TrainFrame[] = [];
+  for (let i = 0; i < clip.frames.length; i++) {
+    const rgb = i420ToRgb(clip.frames[i]!, iw, ih).data;
+    const { logits, features } = backbone.run(rgb);
+    try {
+      frames.push({
+        rgb,
+        logits: logits.dataSync() as Float32Array,
+        features: features.dataSync() as Float32Array,
+        gt: areaDownsample(clip.gt[i]!, clip.width, clip.height, mw, mh),
+      });
+    } finally {
+      tf.dispose([logits, features]);
+    }
+  }
+  return { name: clip.name, description: clip.description, frames };
+}
+
+/** `count` training clips of `frames` frames from stream `seed`, through the backbone. */
+export async function buildTrainingSet(backbone: Backbone, seed: number, count: number, frames: number, log: (m: string) => void): Promise<TrainClip[]> {
+  const out: TrainClip[] = [];
+  let i = 0;
+  for await (const clip of trainingClips(seed, count, frames, { log })) {
+    out.push(clipToSamples(clip, backbone));
+    i++;
+    if (i % 5 === 0 || i === count) log(`training data: ${i}/${count} clips (${clip.description})`);
+  }
+  return out;
+}
+
+/**
+ * buildTrainingSet through an on-disk cache (.cache/train/, gitignored): the same (model,
+ * seed, count, frames, clip generator version, backbone weights) gives the same samples, so a
+ * rerun of `npm run train` skips the rendering. Written as temp file + rename.
+ */
+export async function cachedTrainingSet(backbone: Backbone, weightsKey: string, seed: number, count: number, frames: number, log: (m: string) => void): Promise<TrainClip[]> {
+  const key = createHash('sha256').update(JSON.stringify({ model: backbone.info.model, weightsKey, seed, count, frames, generator: GENERATOR_VERSION, v: 1 })).digest('hex').slice(0, 16);
+  const dir = path.join(projectRoot(), '.cache', 'train');
+  const file = path.join(dir, `${backbone.info.model}-${seed}-${count}x${frames}-${key}.bin`);
+  if (existsSync(file)) {
+    log(`training data from cache ${path.relative(projectRoot(), file)}`);
+    return v8.deserialize(readFileSync(file)) as TrainClip[];
+  }
+  const set = await buildTrainingSet(backbone, seed, count, frames, log);
+  mkdirSync(dir, { recursive: true });
+  const tmp = `${file}.partial-${process.pid}`;
+  writeFileSync(tmp, v8.serialize(set));
+  renameSync(tmp, file);
+  return set;
+}
