@@ -40,6 +40,8 @@ export const VARIANTS: readonly Variant[] = [
   { name: 'two-scale meet', model: 'meet', temporal: { mode: 'none', ringSize: 1 }, twoScales: true },
   { name: 'ema meet', model: 'meet', temporal: { mode: 'ema', ringSize: 1 } },
   { name: 'attention meet', model: 'meet', temporal: { mode: 'attention', ringSize: 4 } },
+  { name: 'attention meet N=2', model: 'meet', temporal: { mode: 'attention', ringSize: 2 } },
+  { name: 'attention meet N=8', model: 'meet', temporal: { mode: 'attention', ringSize: 8 } },
   { name: 'attention-learned meet', model: 'meet', temporal: { mode: 'attention-learned', ringSize: 4 } },
 ];
 

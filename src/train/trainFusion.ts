@@ -24,10 +24,14 @@ export interface TrainSettings {
   /** Adam learning rate at the start; halved at each third of training. */
   readonly learningRate: number;
   readonly hidden: number;
+  /** First-layer kernel on the gate grid: 1 or 3. */
+  readonly kernel: number;
   /** γ₀ of the non-parametric rule the head starts from (and corrects). */
   readonly memoryWeight: number;
   /** Weight of the flicker term. */
   readonly temporalWeight: number;
+  /** Segmentation term: binary cross-entropy, or soft Jaccard (1 − soft IoU, what J measures). */
+  readonly loss: 'bce' | 'jaccard';
   readonly ringSize: number;
   readonly params: AttentionParams;
   readonly seed: number;
@@ -65,7 +69,7 @@ export async function trainFusionHead(
     seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
     return seed / 4294967296;
   };
-  const head = FusionHead.initial(s.hidden, s.memoryWeight, rand);
+  const head = FusionHead.initial(s.hidden, s.kernel, s.memoryWeight, rand);
   // The stage owns nothing it must free except its head, which we keep: dispose only the stage's tables.
   const stage = new AttentionTemporal(geometry, { params: s.params, ringSize: s.ringSize, memoryWeight: s.memoryWeight, implementation: 'auto', head }, backend);
   const [h, w, c] = geometry.featureShape;
@@ -99,14 +103,14 @@ export async function trainFusionHead(
           const prev = prevMask ? tf.tensor2d(Float32Array.from(prevMask, (v) => v / 255), [H, W]) : undefined;
           const { value, grads } = tf.variableGrads(() => tf.tidy(() => {
             const z = head.fuseLogits(x);
-            const bce = tf.losses.sigmoidCrossEntropy(gt, z);
+            const bce = segLoss(s.loss, gt, z);
             if (!stable || !prev) return bce as tf.Scalar;
             const flick = tf.div(tf.sum(tf.mul(stable, tf.square(tf.sub(tf.sigmoid(z), prev)))), tf.add(tf.sum(stable), 1));
             return tf.add(bce, tf.mul(flick, s.temporalWeight)) as tf.Scalar;
           }), head.variables);
           const parts = tf.tidy(() => {
             const z = head.fuseLogits(x);
-            const b = tf.losses.sigmoidCrossEntropy(gt, z).dataSync()[0]!;
+            const b = segLoss(s.loss, gt, z).dataSync()[0]!;
             const fl = stable && prev ? tf.div(tf.sum(tf.mul(stable, tf.square(tf.sub(tf.sigmoid(z), prev)))), tf.add(tf.sum(stable), 1)).dataSync()[0]! : 0;
             return [b, fl];
           });
@@ -152,4 +156,15 @@ function toBytes(p: tf.Tensor): Uint8Array {
   } finally {
     p.dispose();
   }
+}
+
+/** The segmentation term of the loss for fused logits z against soft ground truth gt. */
+function segLoss(kind: 'bce' | 'jaccard', gt: tf.Tensor, z: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => {
+    if (kind === 'bce') return tf.losses.sigmoidCrossEntropy(gt, z) as tf.Scalar;
+    const p = tf.sigmoid(z);
+    const inter = tf.sum(tf.mul(p, gt));
+    const union = tf.sub(tf.add(tf.sum(p), tf.sum(gt)), inter);
+    return tf.sub(1, tf.div(tf.add(inter, 1), tf.add(union, 1))) as tf.Scalar;
+  });
 }

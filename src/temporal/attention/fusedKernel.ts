@@ -5,7 +5,7 @@
  * 115 k elements ≈ 5 ms, one strided slice ≈ 0.3 ms). Pure; allocation-free after the first
  * call of a given geometry (scratch buffers are reused).
  */
-import { validateAttention, type AttentionGeometry, type AttentionInputs, type AttentionOutputs, type AttentionParams } from './types.js';
+import { EMPTY_VALUE, validateAttention, type AttentionGeometry, type AttentionInputs, type AttentionOutputs, type AttentionParams } from './types.js';
 
 export class FusedAttention {
   /** Top-k affinities (descending) and their packed memory cell index n·P + y·w + x. */
@@ -16,6 +16,10 @@ export class FusedAttention {
   private mass = new Float64Array(0);
   private sumY = new Float64Array(0);
   private sumX = new Float64Array(0);
+  /** Per cell: 1 if some memory frame has foreground in the cell's block. */
+  private readonly anyFg: Uint8Array;
+  /** Per query cell: 1 if some memory frame has foreground in its window. */
+  private readonly active: Uint8Array;
   private readonly out: AttentionOutputs;
 
   constructor(readonly params: AttentionParams, readonly geometry: AttentionGeometry) {
@@ -26,6 +30,53 @@ export class FusedAttention {
     this.w = new Float32Array(k);
     const { h, w, stride: s } = geometry;
     this.out = { read: new Float32Array(h * s * w * s), confidence: new Float32Array(h * w), motion: new Float32Array(h * w) };
+    this.active = new Uint8Array(h * w);
+    this.anyFg = new Uint8Array(h * w);
+  }
+
+  /** Marks the query cells whose window holds memory foreground; returns how many. */
+  private markActive(values: ArrayLike<number>, N: number, valueScale: number): number {
+    const { h, w, stride: s } = this.geometry;
+    const R = this.params.radius;
+    const W = w * s;
+    const HW = h * s * W;
+    const any = this.anyFg;
+    any.fill(0);
+    const limit = EMPTY_VALUE / valueScale; // in the caller's value units
+    for (let n = 0; n < N; n++) {
+      for (let cy = 0; cy < h; cy++) {
+        for (let cx = 0; cx < w; cx++) {
+          if (any[cy * w + cx]) continue;
+          scan: for (let by = 0; by < s; by++) {
+            const row = n * HW + (cy * s + by) * W + cx * s;
+            for (let bx = 0; bx < s; bx++) {
+              if (values[row + bx]! > limit) {
+                any[cy * w + cx] = 1;
+                break scan;
+              }
+            }
+          }
+        }
+      }
+    }
+    const active = this.active;
+    let count = 0;
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        let a = 0;
+        for (let yy = Math.max(0, y - R); yy <= Math.min(h - 1, y + R) && !a; yy++) {
+          for (let xx = Math.max(0, x - R); xx <= Math.min(w - 1, x + R); xx++) {
+            if (any[yy * w + xx]) {
+              a = 1;
+              break;
+            }
+          }
+        }
+        active[y * w + x] = a;
+        count += a;
+      }
+    }
+    return count;
   }
 
   /**
@@ -54,10 +105,18 @@ export class FusedAttention {
     const { mass, sumY, sumX } = this;
     const invT = 1 / temperature;
     const HW = H * W;
+    this.markActive(values, N, valueScale);
+    const active = this.active;
     for (let y = 0; y < h; y++) {
       const y0 = Math.max(0, y - R);
       const y1 = Math.min(h - 1, y + R);
       for (let x = 0; x < w; x++) {
+        if (!active[y * w + x]) {
+          confidence[y * w + x] = 0;
+          motion[y * w + x] = 0;
+          for (let by = 0; by < s; by++) read.fill(0, (y * s + by) * W + x * s, (y * s + by) * W + x * s + s);
+          continue;
+        }
         const x0 = Math.max(0, x - R);
         const x1 = Math.min(w - 1, x + R);
         const qo = (y * w + x) * c;

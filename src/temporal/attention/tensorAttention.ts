@@ -6,7 +6,7 @@
  * definition. Out-of-grid candidates get an affinity of −1e9 and hence zero weight.
  */
 import * as tf from '@tensorflow/tfjs';
-import { validateAttention, type AttentionGeometry, type AttentionParams } from './types.js';
+import { EMPTY_VALUE, validateAttention, type AttentionGeometry, type AttentionParams } from './types.js';
 
 const INVALID = -1e9;
 
@@ -87,9 +87,14 @@ export class TensorAttention {
       const sx = tf.clipByValue(tf.add(toPixels(offX), t.pixelX), 0, W - 1);
       const idx = tf.add(tf.add(tf.mul(sy, W), sx), t.frameBase).toInt().reshape([-1]);
       const sampled = tf.gather(values.reshape([-1]), idx).reshape([n, H, W]);
-      const read = tf.sum(tf.mul(sampled, toPixels(mass)), 0) as tf.Tensor2D;
-      const confidence = top.values.slice([0, 0], [P, 1]).reshape([h, w]) as tf.Tensor2D;
-      const motion = tf.sum(tf.mul(pick(t.dist), wts), 1).reshape([h, w]) as tf.Tensor2D;
+      // Empty windows (no memory foreground anywhere in them) are not matched: all outputs 0.
+      const fgCells = tf.max(tf.maxPool(values.reshape([n, H, W, 1]) as tf.Tensor4D, [s, s], [s, s], 'valid'), 0); // [h, w, 1]
+      const anyFg = tf.cast(tf.greater(fgCells, EMPTY_VALUE), 'float32');
+      const active = tf.maxPool(anyFg.reshape([1, h, w, 1]) as tf.Tensor4D, [2 * this.params.radius + 1, 2 * this.params.radius + 1], [1, 1], 'same').reshape([h, w]);
+      const activePx = tf.image.resizeNearestNeighbor(active.reshape([h, w, 1]) as tf.Tensor3D, [H, W]).reshape([H, W]);
+      const read = tf.mul(tf.sum(tf.mul(sampled, toPixels(mass)), 0), activePx) as tf.Tensor2D;
+      const confidence = tf.mul(top.values.slice([0, 0], [P, 1]).reshape([h, w]), active) as tf.Tensor2D;
+      const motion = tf.mul(tf.sum(tf.mul(pick(t.dist), wts), 1).reshape([h, w]), active) as tf.Tensor2D;
       return { read, confidence, motion };
     });
   }

@@ -21,7 +21,14 @@
  *               boundaries are borrowed to the pixel rather than to the cell.
  * Also returned per cell: the top-1 affinity (how sure the match is) and the expected offset
  * length Σ_j w_j·|δ_j| in cells (a motion cue).
+ * Empty windows: a cell whose whole window holds no foreground in any memory frame (every
+ * memory value there ≤ EMPTY_VALUE) is not matched — its read, confidence and offset are 0.
+ * The read would be ≤ EMPTY_VALUE anyway, so this only skips work: on a typical frame most
+ * cells are background far from any person, and skipping them halves the cost.
  */
+
+/** Memory values at or below this (probability) count as no foreground: 2/255. */
+export const EMPTY_VALUE = 2 / 255;
 
 export interface AttentionParams {
   /** Window radius, cells: candidates lie within ±radius cells of the query cell. */

@@ -157,8 +157,8 @@ export class AttentionTemporal implements TemporalStage {
         return {
           logits: input.logits.squeeze([2]) as tf.Tensor2D,
           read,
-          confidence: upsample(confidence, this.H, this.W),
-          motion: upsample(motion, this.H, this.W),
+          confidence,
+          motion,
           frameDiff: diff as tf.Tensor2D,
           radius: this.opts.params.radius,
         };
@@ -234,11 +234,6 @@ function absDiff(a: Uint8Array, b: Uint8Array, H: number, W: number): tf.Tensor2
   const d = new Float32Array(a.length);
   for (let i = 0; i < a.length; i++) d[i] = Math.abs(a[i]! - b[i]!) / 255;
   return tf.tensor2d(d, [H, W]);
-}
-
-/** Cell map [h, w] → pixel map [H, W], each cell's value over its whole block. */
-function upsample(t: tf.Tensor2D, H: number, W: number): tf.Tensor2D {
-  return tf.image.resizeNearestNeighbor(t.expandDims(2) as tf.Tensor3D, [H, W]).squeeze([2]) as tf.Tensor2D;
 }
 
 export function disposeFusionInputs(x: FusionInputs): void {

@@ -136,6 +136,23 @@ describe('temporal/attention local attention read', () => {
     }
   });
 
+  it('skips windows with no memory foreground: read, confidence and offset 0 there, computed elsewhere', () => {
+    // 1×8 grid, stride 2, radius 1; memory foreground only in cell 1 (values 0.9 there, 0 elsewhere).
+    const g = { h: 1, w: 8, c: 2, stride: 2 };
+    const query = unitRows(Array.from({ length: 16 }, (_, i) => (i % 2 ? 0.3 : 1)), 2);
+    const keys = query.slice();
+    const values = new Float32Array(2 * 16);
+    for (const y of [0, 1]) values.fill(0.9, y * 16 + 2, y * 16 + 4);
+    const { fused, tensor } = runBoth({ radius: 1, topK: 3, temperature: 0.1 }, g, query, keys, values, 1);
+    for (const r of [fused, tensor]) {
+      // Cells 0..2 see cell 1 in their window: matched (confidence ≈ 1); cells 3..7 do not.
+      expect([...r.confidence].map((v) => (v > 0.5 ? 1 : 0))).to.deep.equal([1, 1, 1, 0, 0, 0, 0, 0]);
+      for (let x = 6; x < 16; x++) expect(r.read[x]).to.equal(0);
+      expect(r.read[2]).to.be.above(0.1);
+      expect([...r.motion].slice(3)).to.deep.equal([0, 0, 0, 0, 0]);
+    }
+  });
+
   it('leaves no tensors behind and rejects bad parameters', () => {
     const before = tf.memory().numTensors;
     const g = { h: 3, w: 3, c: 2, stride: 2 };
