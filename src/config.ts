@@ -20,6 +20,29 @@ export interface Config {
   readonly ringSize: number;
   /** Concurrent sessions admitted; more are refused with `server_full`. */
   readonly maxSessions: number;
+  /**
+   * Inference threads, one engine (model copy, ≈ 0.4 MB of weights) each; 0 = by backend:
+   * tensorflow/tensorflow-gpu 1, wasm/cpu one per core minus one (measured: docs/performance.md).
+   */
+  readonly inferenceWorkers: number;
+  /**
+   * Largest cross-session batch one worker runs as one backbone execution; 1 = no batching,
+   * 0 = by backend (tensorflow-gpu 8, tensorflow 4, wasm/cpu 1: measured not to pay on wasm).
+   */
+  readonly maxBatch: number;
+  /** How long a frame may wait for frames of other sessions to batch with, ms (only when batching). */
+  readonly batchWindowMs: number;
+  /**
+   * Load-based admission: a new session is refused (`server_full`, WHIP 503) when the inference
+   * utilization of the last 10 s, scaled up by one more session of the same average cost,
+   * would exceed this share of the pool's capacity, 0..1; 0 = only maxSessions applies.
+   */
+  readonly admissionMaxLoad: number;
+  /**
+   * `pool` (the design: worker threads, latest frame wins) or `naive` (one engine on the main
+   * thread, first-in-first-out, nothing dropped): the load benchmark's baseline, never for service.
+   */
+  readonly pipelineMode: 'pool' | 'naive';
   /** STUN/TURN servers for the server's ICE agent, comma-separated URLs; empty = host candidates only. */
   readonly iceServers: readonly string[];
   /** Restrict the server's ICE UDP ports, "min-max"; empty = any port. */
@@ -61,6 +84,22 @@ export interface Config {
   readonly drainTimeoutMs: number;
   /** End-to-end latency objective (capture → mask received), ms; a histogram bucket sits exactly here. */
   readonly latencySloMs: number;
+  /**
+   * Static bearer tokens with full access (any endpoint, any session); empty = none. When this
+   * or authSecret is set, WebSocket signaling, WHIP and mask subscriptions all need a token.
+   * Secrets: set them through the environment, not flags.
+   */
+  readonly authTokens: readonly string[];
+  /** HMAC-SHA256 secret for signed, expiring tokens (src/signaling/auth.ts); empty = not accepted. A secret. */
+  readonly authSecret: string;
+  /** Origins whose pages may open the WebSocket endpoints (/signal, masks); empty = same origin as the Host header; `*` = any. */
+  readonly wsAllowOrigins: readonly string[];
+  /** Concurrent sessions one client IP may hold; 0 = no per-IP limit. */
+  readonly ipMaxSessions: number;
+  /** New sessions one client IP may start per minute (token bucket); 0 = no limit. */
+  readonly ipSessionsPerMinute: number;
+  /** Reverse proxies in front of the server that append X-Forwarded-For; 0 = use the TCP peer address. */
+  readonly trustProxyHops: number;
 }
 
 export const DEFAULTS: Config = Object.freeze({
@@ -71,6 +110,11 @@ export const DEFAULTS: Config = Object.freeze({
   temporal: 'none',
   ringSize: 8,
   maxSessions: 4,
+  inferenceWorkers: 0,
+  maxBatch: 0,
+  batchWindowMs: 4,
+  admissionMaxLoad: 0.9,
+  pipelineMode: 'pool',
   iceServers: [],
   icePortRange: null,
   connectTimeoutMs: 15_000,
@@ -88,6 +132,12 @@ export const DEFAULTS: Config = Object.freeze({
   maxMaskSubscribers: 4,
   drainTimeoutMs: 60_000,
   latencySloMs: 100,
+  authTokens: [],
+  authSecret: '',
+  wsAllowOrigins: [],
+  ipMaxSessions: 8,
+  ipSessionsPerMinute: 60,
+  trustProxyHops: 0,
 } satisfies Config);
 
 export class ConfigError extends Error {
@@ -104,6 +154,13 @@ function int(min: number, max: number) {
   return (raw: string): number => {
     const n = Number(raw);
     if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`must be an integer in [${min}, ${max}], got "${raw}"`);
+    return n;
+  };
+}
+function fraction(min: number, max: number) {
+  return (raw: string): number => {
+    const n = raw.trim() === '' ? NaN : Number(raw);
+    if (!Number.isFinite(n) || n < min || n > max) throw new ConfigError(`must be a number in [${min}, ${max}], got "${raw}"`);
     return n;
   };
 }
@@ -137,6 +194,11 @@ const FIELDS: { [K in keyof Config]: FieldSpec } = {
   temporal: { env: 'MASKSTREAM_TEMPORAL', flag: 'temporal', parse: oneOf<TemporalMode>(...TEMPORAL_MODES) },
   ringSize: { env: 'MASKSTREAM_RING_SIZE', flag: 'ring-size', parse: int(1, 64) },
   maxSessions: { env: 'MASKSTREAM_MAX_SESSIONS', flag: 'max-sessions', parse: int(1, 1000) },
+  inferenceWorkers: { env: 'MASKSTREAM_INFERENCE_WORKERS', flag: 'inference-workers', parse: int(0, 64) },
+  maxBatch: { env: 'MASKSTREAM_MAX_BATCH', flag: 'max-batch', parse: int(0, 64) },
+  batchWindowMs: { env: 'MASKSTREAM_BATCH_WINDOW_MS', flag: 'batch-window-ms', parse: int(0, 100) },
+  admissionMaxLoad: { env: 'MASKSTREAM_ADMISSION_MAX_LOAD', flag: 'admission-max-load', parse: fraction(0, 1) },
+  pipelineMode: { env: 'MASKSTREAM_PIPELINE_MODE', flag: 'pipeline-mode', parse: oneOf('pool', 'naive') },
   iceServers: {
     env: 'MASKSTREAM_ICE_SERVERS', flag: 'ice-servers',
     parse: iceUrls,
@@ -196,6 +258,35 @@ const FIELDS: { [K in keyof Config]: FieldSpec } = {
   maxMaskSubscribers: { env: 'MASKSTREAM_MAX_MASK_SUBSCRIBERS', flag: 'max-mask-subscribers', parse: int(0, 64) },
   drainTimeoutMs: { env: 'MASKSTREAM_DRAIN_TIMEOUT_MS', flag: 'drain-timeout-ms', parse: int(0, 3_600_000) },
   latencySloMs: { env: 'MASKSTREAM_LATENCY_SLO_MS', flag: 'latency-slo-ms', parse: int(1, 10_000) },
+  authTokens: {
+    env: 'MASKSTREAM_AUTH_TOKENS', flag: 'auth-tokens',
+    parse: (raw) => {
+      const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+      // RFC 6750 b64token characters; 16+ so a token is not guessable by trying.
+      for (const t of list) if (!/^[A-Za-z0-9\-._~+/]{16,512}=*$/.test(t)) throw new ConfigError('each token must be 16-512 characters of A-Z a-z 0-9 - . _ ~ + / (then optional =); separate tokens with commas');
+      return list;
+    },
+  },
+  authSecret: {
+    env: 'MASKSTREAM_AUTH_SECRET', flag: 'auth-secret',
+    parse: (raw) => {
+      if (raw !== '' && (raw.length < 32 || raw.length > 1024 || !/^[\x21-\x7e]+$/.test(raw))) throw new ConfigError('must be 32-1024 printable ASCII characters (e.g. `openssl rand -base64 48`), or empty');
+      return raw;
+    },
+  },
+  wsAllowOrigins: {
+    env: 'MASKSTREAM_WS_ALLOW_ORIGINS', flag: 'ws-allow-origins',
+    parse: (raw) => {
+      const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+      for (const o of list) {
+        if (o !== '*' && !/^https?:\/\/[^\s/]+$/.test(o)) throw new ConfigError(`"${o}" is not an origin (scheme://host[:port]) or *`);
+      }
+      return list;
+    },
+  },
+  ipMaxSessions: { env: 'MASKSTREAM_IP_MAX_SESSIONS', flag: 'ip-max-sessions', parse: int(0, 1000) },
+  ipSessionsPerMinute: { env: 'MASKSTREAM_IP_SESSIONS_PER_MINUTE', flag: 'ip-sessions-per-minute', parse: int(0, 100_000) },
+  trustProxyHops: { env: 'MASKSTREAM_TRUST_PROXY_HOPS', flag: 'trust-proxy-hops', parse: int(0, 10) },
 };
 
 /** Table rows for `--help` and the README: name, env, flag, default. */

@@ -1,10 +1,10 @@
 /**
- * Composition root: config → metrics/logger → inference worker → sessions → HTTP
+ * Composition root: config → metrics/logger → inference pool → sessions → HTTP
  * (WHIP, probes, metrics, client page) + WebSocket signaling and mask subscriptions.
  * `startServer()` is used by `npm start`, tests and benchmarks.
  * Drain (SIGTERM): stop admitting → wait for sessions up to drainTimeoutMs → close them.
  * Close cascade: load sampler → signaling sockets → sessions (their subscribers) →
- * subscriber sockets → inference worker → HTTP server.
+ * subscriber sockets → inference pool (its workers) → HTTP server.
  */
 import http from 'node:http';
 import path from 'node:path';
@@ -14,11 +14,16 @@ import express from 'express';
 import { loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
-import { InferenceWorker } from './inference/inferenceWorker.js';
-import type { EngineInfo } from './inference/types.js';
+import { InferencePool } from './inference/inferencePool.js';
+import { NaiveInference } from './inference/naiveInference.js';
+import type { EngineInfo, EngineOptions, InferenceService } from './inference/types.js';
+import { admissionVerdict } from './session/admission.js';
+import { PipelineGauges } from './observability/eventLoopLag.js';
+import { performance } from 'node:perf_hooks';
 import { SessionRegistry } from './session/sessionRegistry.js';
 import { WsSignaling } from './signaling/wsSignaling.js';
 import { WhipEndpoint } from './signaling/whipEndpoint.js';
+import { AccessControl, wwwAuthenticate } from './signaling/access.js';
 import { MaskSubscriptions, parseMasksPath } from './egress/maskSubscriptions.js';
 import { LoadSampler, MeteredInference } from './observability/inferenceLoad.js';
 import { projectRoot } from './paths.js';
@@ -40,8 +45,8 @@ export interface RunningServer {
   readonly metrics: Metrics;
   readonly registry: SessionRegistry;
   readonly engineInfo: EngineInfo;
-  /** The inference worker (owned by the server; tests read its tensor count). */
-  readonly inference: InferenceWorker;
+  /** The inference pool (owned by the server; tests read its tensor count, benchmarks its queue). */
+  readonly inference: InferenceService;
   /**
    * Graceful drain (SIGTERM): refuse new sessions (WS `server_full` with retryAfterMs, WHIP 503
    * + Retry-After, /readyz 503), let live ones run up to `timeoutMs` (default config
@@ -56,23 +61,42 @@ export async function startServer(overrides: Partial<Config> = {}, opts: { logge
   const log = opts.logger ?? createLogger(config.logLevel);
   const metrics = new Metrics({ latencySloSeconds: config.latencySloMs / 1000, maxSessions: config.maxSessions });
 
-  const inference = await InferenceWorker.start({
+  const engineOptions: EngineOptions = {
     model: config.model,
     backend: config.backend,
     temporal: { mode: config.temporal, ringSize: config.ringSize },
-  });
-  inference.onRestart?.(() => metrics.workerRestarts.inc());
+    maxBatch: config.maxBatch,
+  };
+  const inference: InferenceService = config.pipelineMode === 'naive'
+    ? await NaiveInference.start(engineOptions)
+    : await InferencePool.start({ ...engineOptions, workers: config.inferenceWorkers, batchWindowMs: config.batchWindowMs });
+  inference.onRestart(() => metrics.workerRestarts.inc());
+  inference.onSessionsReset((n) => metrics.temporalResets.inc(n));
   const engineInfo = inference.info;
   metrics.backendInfo.set({ backend: engineInfo.backend, model: engineInfo.model }, 1);
-  log.info('inference engine ready', { backend: engineInfo.backend, model: engineInfo.model, input: `${engineInfo.inputWidth}x${engineInfo.inputHeight}` });
+  metrics.inferenceWorkers.set(inference.workers);
+  log.info('inference engine ready', {
+    backend: engineInfo.backend, model: engineInfo.model, input: `${engineInfo.inputWidth}x${engineInfo.inputHeight}`,
+    pipeline: config.pipelineMode, workers: inference.workers, maxBatch: inference.maxBatch,
+  });
+  if (config.pipelineMode === 'naive') log.warn('pipelineMode naive: one engine on the main thread, FIFO, nothing dropped; a benchmark baseline, not for service');
 
-  const metered = new MeteredInference(inference, metrics);
-  const registry = new SessionRegistry({ config, metrics, logger: log, inference: metered, engineInfo }, config.maxSessions, metrics);
-  const signaling = new WsSignaling(registry, engineInfo, metrics, log);
-  const whip = new WhipEndpoint({ registry, config, metrics, logger: log });
+  const metered = new MeteredInference(inference, metrics, () => performance.now(), inference.workers);
+  const registry = new SessionRegistry({ config, metrics, logger: log, inference: metered, engineInfo }, config.maxSessions, metrics, {
+    check: (estimate) => admissionVerdict(estimate, config.admissionMaxLoad),
+    utilization: () => metered.busy.ratio(performance.now()),
+  });
+  const gauges = new PipelineGauges(metrics, () => inference.waitingFrames);
+  gauges.start();
+  const access = new AccessControl(config, metrics);
+  const signaling = new WsSignaling({ registry, engineInfo, metrics, logger: log, access, config });
+  const whip = new WhipEndpoint({ registry, config, metrics, logger: log, access });
   const subscriptions = new MaskSubscriptions({
     registry, metrics, logger: log,
-    authorized: (header, queryToken) => whip.authorized(header, queryToken),
+    authorized: (req, sessionId) => {
+      const r = access.session('masks', AccessControl.requestToken(req, true), sessionId, 'read');
+      return r.ok ? r : { ok: false, status: r.status, message: r.message, wwwAuthenticate: wwwAuthenticate(r) };
+    },
     maxPerSession: config.maxMaskSubscribers,
   });
   const sampler = new LoadSampler({
@@ -106,12 +130,12 @@ export async function startServer(overrides: Partial<Config> = {}, opts: { logge
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/signal') {
-      signaling.wss.handleUpgrade(req, socket, head, (ws) => signaling.wss.emit('connection', ws, req));
+      signaling.handleUpgrade(req, socket, head);
       return;
     }
     const sessionId = parseMasksPath(url.pathname);
     if (sessionId) {
-      subscriptions.handleUpgrade(req, socket, head, sessionId);
+      if (access.checkOrigin(req, socket)) subscriptions.handleUpgrade(req, socket, head, sessionId);
       return;
     }
     socket.destroy();
@@ -152,6 +176,7 @@ export async function startServer(overrides: Partial<Config> = {}, opts: { logge
   const close = () => {
     closing ??= (async () => {
       sampler.stop();
+      gauges.stop();
       signaling.close();
       registry.closeAll('shutdown');
       subscriptions.close();

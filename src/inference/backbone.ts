@@ -1,15 +1,30 @@
 /**
- * The pretrained segmentation CNN. Owns its GraphModel. One run: RGB frame at model input
+ * The pretrained segmentation CNN. Owns its GraphModel(s). One run: RGB frame at model input
  * size → person logit map (mask resolution) + one intermediate feature map for the temporal
- * stage. The tf backend must already be selected in this thread (see backend.ts).
+ * stage. runBatch() does the same for frames of several sessions in one graph execution
+ * ([n, H, W, 3]) using batch-size variants of the graph (batchGraph.ts), each checked at load
+ * against single-frame runs. The tf backend must already be selected in this thread (see backend.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { ModelStore, type ModelSpec } from './modelStore.js';
+import { withBatchSize } from './batchGraph.js';
 import type { ModelName } from './types.js';
 
 export interface BackboneOptions {
   /** Where the weights come from; default ModelStore.open() (project models/). */
   readonly store?: ModelStore;
+  /** Largest batch runBatch() runs as one graph execution (default 1: frames run back to back). */
+  readonly maxBatch?: number;
+}
+
+/** How runBatch() runs a batch of each size n ≥ 2 (index n): one graph execution, or back to back. */
+export interface BatchSupport {
+  /** Largest batch the engine accepts (1 = no batching). */
+  readonly maxBatch: number;
+  /** Batch sizes that run as one [n, H, W, 3] execution. */
+  readonly graphSizes: readonly number[];
+  /** Why a size fell back to back-to-back runs (absent when all requested sizes work). */
+  readonly fallbackReason?: string;
 }
 
 export interface BackboneInfo {
@@ -57,6 +72,9 @@ export class Backbone {
     private readonly model: tf.GraphModel,
     private readonly spec: ModelSpec,
     readonly info: BackboneInfo,
+    /** Graph variants by batch size (2..maxBatch); sizes missing here run back to back. */
+    private readonly variants: ReadonlyMap<number, tf.GraphModel>,
+    readonly batchSupport: BatchSupport,
   ) {
     const [lo, hi] = spec.inputRange;
     this.scale = (hi - lo) / 255;
@@ -67,14 +85,58 @@ export class Backbone {
   static async load(name: ModelName, opts: BackboneOptions = {}): Promise<Backbone> {
     const store = opts.store ?? ModelStore.open();
     const spec = store.spec(name);
-    const model = await tf.loadGraphModel(store.ioHandler(name));
+    // Read once: the batch variants are patched copies of the same artifacts.
+    const artifacts = await store.ioHandler(name).load!();
+    const model = await tf.loadGraphModel({ load: async () => artifacts });
+    const variants = new Map<number, tf.GraphModel>();
     try {
       const info = Backbone.probe(model, spec);
-      return new Backbone(model, spec, info);
+      const reasons: string[] = [];
+      for (let n = 2; n <= (opts.maxBatch ?? 1); n++) {
+        let variant: tf.GraphModel | undefined;
+        try {
+          variant = await tf.loadGraphModel({ load: async () => withBatchSize(artifacts, n).artifacts });
+          Backbone.checkVariant(model, variant, spec, n);
+          variants.set(n, variant);
+        } catch (e) {
+          variant?.dispose();
+          reasons.push(`batch ${n}: ${(e as Error).message}`);
+        }
+      }
+      const support: BatchSupport = { maxBatch: Math.max(1, opts.maxBatch ?? 1), graphSizes: [...variants.keys()], ...(reasons.length ? { fallbackReason: reasons.join('; ') } : {}) };
+      return new Backbone(model, spec, info, variants, support);
     } catch (e) {
       model.dispose();
+      for (const v of variants.values()) v.dispose();
       throw e;
     }
+  }
+
+  /**
+   * A batch variant must give each frame what the batch-1 graph gives it: n different frames
+   * (grey ramps) through both, compared output by output. Also warms the variant up.
+   */
+  private static checkVariant(single: tf.GraphModel, batched: tf.GraphModel, spec: ModelSpec, n: number): void {
+    const { inputWidth: w, inputHeight: h } = spec;
+    const nodes = [spec.outputNode, spec.featureNode];
+    tf.tidy(() => {
+      const [lo, hi] = spec.inputRange;
+      const frames = Array.from({ length: n }, (_, i) => tf.fill([1, h, w, 3], lo + ((hi - lo) * (i + 1)) / (n + 1)).add(tf.randomUniform([1, h, w, 3], 0, (hi - lo) / 10, 'float32', 7 + i)));
+      const batchOuts = batched.execute(tf.concat(frames, 0), nodes) as tf.Tensor[];
+      for (let k = 0; k < nodes.length; k++) {
+        if (batchOuts[k]!.shape[0] !== n) throw new Error(`node ${nodes[k]} has batch ${batchOuts[k]!.shape[0]}, expected ${n}`);
+      }
+      for (let i = 0; i < n; i++) {
+        const singleOuts = single.execute(frames[i]!, nodes) as tf.Tensor[];
+        for (let k = 0; k < nodes.length; k++) {
+          const one = batchOuts[k]!.slice([i], [1]);
+          // float32 kernels may sum in another order for other shapes: allow rounding noise.
+          const diff = tf.max(tf.abs(tf.sub(one, singleOuts[k]!))).dataSync()[0]!;
+          const scale = Math.max(1, tf.max(tf.abs(singleOuts[k]!)).dataSync()[0]!);
+          if (!(diff <= 1e-3 * scale)) throw new Error(`frame ${i} of the batch differs from its single run at node ${nodes[k]} by ${diff}`);
+        }
+      }
+    });
   }
 
   /**
@@ -132,29 +194,56 @@ export class Backbone {
     return tf.tidy(() => {
       const x = tf.tensor4d(input, [1, h, w, 3]);
       const [out, feat] = this.model.execute(x, [this.spec.outputNode, this.spec.featureNode]) as [tf.Tensor4D, tf.Tensor4D];
-      const logits = this.personLogit(out);
+      const logits = this.personLogit(out).squeeze([0]) as tf.Tensor3D;
       const features = feat.squeeze([0]) as tf.Tensor3D;
       return { logits, features };
     });
   }
 
-  /** [1,H,W,C] model output → [H,W,1] person logit. Call inside tidy. */
-  private personLogit(out: tf.Tensor4D): tf.Tensor3D {
-    const o = this.spec.output;
-    const [, h, w, c] = out.shape;
-    if (o.kind === 'logit') return out.reshape([h, w, 1]);
-    // Two-class softmax: p(person) = sigmoid(l_person − l_background), so the difference is
-    // the logit the rest of the pipeline (temporal fusion, sigmoid × 255) works with.
-    // Computed as a [H·W,2]×[2,1] matMul: on wasm, slicing a channel out is a strided copy
-    // that cost ≈ 5 ms per slice for meet's 144×256 here, the matMul ≈ 0.3 ms, same values.
-    const weights = o.personChannel === 1 ? [-1, 1] : [1, -1];
-    return tf.matMul(out.reshape([h * w, c]), tf.tensor2d(weights, [2, 1])).reshape([h, w, 1]);
+  /**
+   * Frames of several sessions: one [n, H, W, 3] graph execution when a checked variant for n
+   * exists (batchSupport), else one run per frame, back to back. Outputs in input order; the
+   * caller owns and disposes every returned tensor.
+   */
+  runBatch(rgbs: readonly Uint8Array[]): BackboneOutput[] {
+    const n = rgbs.length;
+    const variant = this.variants.get(n);
+    if (n <= 1 || !variant) return rgbs.map((rgb) => this.run(rgb));
+    if (this.disposed) throw new BackboneDisposedError(`backbone "${this.spec.name}" was disposed`);
+    const { inputWidth: w, inputHeight: h } = this.info;
+    const frame = w * h * 3;
+    const input = new Float32Array(n * frame);
+    rgbs.forEach((rgb, i) => {
+      if (rgb.length !== frame) throw new FrameSizeError(`frame ${i} of the batch has ${rgb.length} bytes, model "${this.spec.name}" needs ${w}×${h}×3 = ${frame}; resize to the engine's inputWidth × inputHeight first`);
+      for (let j = 0, o = i * frame; j < frame; j++, o++) input[o] = rgb[j]! * this.scale + this.offset;
+    });
+    return tf.tidy(() => {
+      const x = tf.tensor4d(input, [n, h, w, 3]);
+      const [out, feat] = variant.execute(x, [this.spec.outputNode, this.spec.featureNode]) as [tf.Tensor4D, tf.Tensor4D];
+      const logits = tf.unstack(this.personLogit(out)) as tf.Tensor3D[];
+      const features = tf.unstack(feat) as tf.Tensor3D[];
+      return logits.map((l, i) => ({ logits: l, features: features[i]! }));
+    });
   }
 
-  /** Frees the model's weights. Idempotent. */
+  /** [n,H,W,C] model output → [n,H,W,1] person logit. Call inside tidy. */
+  private personLogit(out: tf.Tensor4D): tf.Tensor4D {
+    const o = this.spec.output;
+    const [n, h, w, c] = out.shape;
+    if (o.kind === 'logit') return out;
+    // Two-class softmax: p(person) = sigmoid(l_person − l_background), so the difference is
+    // the logit the rest of the pipeline (temporal fusion, sigmoid × 255) works with.
+    // Computed as a [n·H·W,2]×[2,1] matMul: on wasm, slicing a channel out is a strided copy
+    // that cost ≈ 5 ms per slice for meet's 144×256 here, the matMul ≈ 0.3 ms, same values.
+    const weights = o.personChannel === 1 ? [-1, 1] : [1, -1];
+    return tf.matMul(out.reshape([n * h * w, c]), tf.tensor2d(weights, [2, 1])).reshape([n, h, w, 1]);
+  }
+
+  /** Frees the model's weights (and every batch variant's). Idempotent. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     this.model.dispose();
+    for (const v of this.variants.values()) v.dispose();
   }
 }

@@ -8,9 +8,17 @@ import * as tf from '@tensorflow/tfjs';
 import type { TemporalStage, TemporalState } from '../temporal/temporalStage.js';
 import { createTemporalStage, validateTemporalConfig } from '../temporal/factory.js';
 import { selectBackend } from './backend.js';
-import { Backbone } from './backbone.js';
+import { Backbone, type BackboneOutput, type BatchSupport } from './backbone.js';
 import { ModelStore } from './modelStore.js';
-import type { BackendAttempt, EngineInfo, EngineOptions, SegmentResult } from './types.js';
+import type { BackendAttempt, BackendName, EngineInfo, EngineOptions, InferenceMemory, SegmentResult } from './types.js';
+
+/**
+ * Batch size used when EngineOptions.maxBatch is 0 (auto), by backend. Accelerators and
+ * libtensorflow gain throughput from batching; on wasm the meet backbone measured
+ * ≈ 12 ms/frame alone and ≈ 10.8 ms/frame in a batch of 2 (docs/performance.md), which does
+ * not pay for the extra wait of the first frame of each batch, so batching is off there.
+ */
+export const AUTO_MAX_BATCH: Readonly<Record<BackendName, number>> = Object.freeze({ 'tensorflow-gpu': 8, tensorflow: 4, wasm: 1, cpu: 1 });
 
 export class UnknownSessionError extends Error {
   override readonly name = 'UnknownSessionError';
@@ -21,16 +29,20 @@ export class DuplicateSessionError extends Error {
 export class EngineClosedError extends Error {
   override readonly name = 'EngineClosedError';
 }
+/** A batch named the same session twice (its temporal state must see its frames one by one, in order). */
+export class BatchSessionError extends Error {
+  override readonly name = 'BatchSessionError';
+}
+
+/** One frame of a cross-session batch: the session it belongs to and its model-input RGB. */
+export interface BatchItem {
+  readonly id: string;
+  /** inputWidth × inputHeight × 3 bytes. */
+  readonly rgb: Uint8Array;
+}
 
 /** Tensor/memory counters of this thread's tf engine (subset of tf.MemoryInfo). */
-export interface EngineMemory {
-  readonly numTensors: number;
-  readonly numDataBuffers: number;
-  readonly numBytes: number;
-  /** Temporal memory (ring buffers) of the open sessions, bytes. */
-  readonly temporalBytes: number;
-  readonly sessions: number;
-}
+export type EngineMemory = InferenceMemory;
 
 export class SegmentationEngine {
   private readonly sessions = new Map<string, TemporalState>();
@@ -48,7 +60,8 @@ export class SegmentationEngine {
     validateTemporalConfig(opts.temporal); // cheap checks before the backend and model load
     const store = ModelStore.open(opts.modelsDir);
     const { backend, attempts } = await selectBackend(opts.backend);
-    const backbone = await Backbone.load(opts.model, { store });
+    const maxBatch = opts.maxBatch === 0 ? AUTO_MAX_BATCH[backend] : Math.max(1, opts.maxBatch ?? 1);
+    const backbone = await Backbone.load(opts.model, { store, maxBatch });
     const b = backbone.info;
     let stage: TemporalStage;
     try {
@@ -97,6 +110,11 @@ export class SegmentationEngine {
     return this.stage;
   }
 
+  /** Which batch sizes run as one graph execution (the rest run back to back). */
+  get batchSupport(): BatchSupport {
+    return this.backbone.batchSupport;
+  }
+
   /**
    * One frame of session `id`: rgb is inputWidth × inputHeight × 3 bytes.
    * inferenceMs = normalise + backbone; temporalMs = temporal stage + sigmoid × 255 to bytes.
@@ -104,37 +122,63 @@ export class SegmentationEngine {
    * (GPU) the time is the real compute time, not the time to enqueue it.
    */
   process(id: string, rgb: Uint8Array): SegmentResult {
+    return this.processBatch([{ id, rgb }])[0]!;
+  }
+
+  /**
+   * Frames of different sessions through the backbone as one batch (Backbone.runBatch), then
+   * each through the temporal stage with its own session's state, in input order. Results are
+   * in input order too, so result i belongs to items[i].id. inferenceMs is the batch's backbone
+   * time (every frame waited for all of it) and batchSize says how many shared it.
+   */
+  processBatch(items: readonly BatchItem[]): SegmentResult[] {
     this.assertOpen();
-    const state = this.sessions.get(id);
-    if (!state) throw new UnknownSessionError(`session "${id}" is not open in the inference engine; call openSession() first`);
-    const t0 = performance.now();
-    const { logits, features } = this.backbone.run(rgb);
-    try {
-      logits.dataSync();
-      const t1 = performance.now();
-      const fused = this.stage.process(state, { logits, features, rgb });
-      let probs: Float32Array;
-      try {
-        const scaled = tf.tidy(() => tf.mul(fused, 255));
-        try {
-          probs = scaled.dataSync() as Float32Array;
-        } finally {
-          scaled.dispose();
-        }
-      } finally {
-        fused.dispose();
-      }
-      // Uint8ClampedArray.set rounds to nearest and clamps to [0, 255] natively in one pass.
-      const mask = new Uint8ClampedArray(probs.length);
-      mask.set(probs);
-      const bytes = new Uint8Array(mask.buffer);
-      this.stage.commit(state, bytes);
-      const t2 = performance.now();
-      return { mask: bytes, width: this.info.maskWidth, height: this.info.maskHeight, inferenceMs: t1 - t0, temporalMs: t2 - t1 };
-    } finally {
-      logits.dispose();
-      features.dispose();
+    const states: TemporalState[] = [];
+    const seen = new Set<string>();
+    for (const { id } of items) {
+      const state = this.sessions.get(id);
+      if (!state) throw new UnknownSessionError(`session "${id}" is not open in the inference engine; call openSession() first`);
+      if (seen.has(id)) throw new BatchSessionError(`session "${id}" appears twice in one batch; a session's frames must be processed one after another`);
+      seen.add(id);
+      states.push(state);
     }
+    const t0 = performance.now();
+    const outs = this.backbone.runBatch(items.map((x) => x.rgb));
+    try {
+      // One read-back waits for the whole batch on asynchronous backends.
+      for (const o of outs) o.logits.dataSync();
+      const inferenceMs = performance.now() - t0;
+      return items.map((item, i) => this.finish(states[i]!, item.rgb, outs[i]!, inferenceMs, items.length));
+    } finally {
+      for (const o of outs) {
+        o.logits.dispose();
+        o.features.dispose();
+      }
+    }
+  }
+
+  /** Temporal stage + sigmoid × 255 to bytes + commit, for one frame of a batch. Borrows `out`. */
+  private finish(state: TemporalState, rgb: Uint8Array, out: BackboneOutput, inferenceMs: number, batchSize: number): SegmentResult {
+    const t1 = performance.now();
+    const fused = this.stage.process(state, { logits: out.logits, features: out.features, rgb });
+    let probs: Float32Array;
+    try {
+      const scaled = tf.tidy(() => tf.mul(fused, 255));
+      try {
+        probs = scaled.dataSync() as Float32Array;
+      } finally {
+        scaled.dispose();
+      }
+    } finally {
+      fused.dispose();
+    }
+    // Uint8ClampedArray.set rounds to nearest and clamps to [0, 255] natively in one pass.
+    const mask = new Uint8ClampedArray(probs.length);
+    mask.set(probs);
+    const bytes = new Uint8Array(mask.buffer);
+    this.stage.commit(state, bytes);
+    const t2 = performance.now();
+    return { mask: bytes, width: this.info.maskWidth, height: this.info.maskHeight, inferenceMs, temporalMs: t2 - t1, ...(batchSize > 1 ? { batchSize } : {}) };
   }
 
   /** Frees the session's ring buffer; false if it was not open. Safe after close(). */

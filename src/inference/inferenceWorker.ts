@@ -1,14 +1,17 @@
 /**
- * Main-thread handle on the inference worker (worker.ts). Frames go over by transferring
- * their ArrayBuffer, masks come back the same way. If the worker thread dies, every request
- * in flight rejects with WorkerCrashedError and the next call starts a fresh worker: sessions
- * are re-opened lazily on their next frame, their temporal memory is lost (acceptable: the
- * ring refills within ringSize frames).
+ * Main-thread handle on one inference worker thread (worker.ts); the member type of
+ * InferencePool. Frames go over by transferring their ArrayBuffer, masks come back the same
+ * way. If the worker thread dies, every request in flight rejects with WorkerCrashedError and
+ * a fresh worker is started by the next call (or at once by ensureRunning()): sessions are
+ * re-opened lazily on their next frame, their temporal memory is lost (acceptable: the ring
+ * refills within ringSize frames).
  */
 import { Worker } from 'node:worker_threads';
 import type { EngineMemory } from './engine.js';
-import type { BackendAttempt, EngineInfo, EngineOptions, SegmentResult } from './types.js';
-import type { SerializedError, WorkerReply, WorkerRequest } from './worker.js';
+import type { BatchSupport } from './backbone.js';
+import { spansBuffer } from './packedI420.js';
+import type { BackendAttempt, EngineInfo, EngineOptions, PackedI420, SegmentResult } from './types.js';
+import type { SerializedError, WorkerFrame, WorkerItemResult, WorkerReply, WorkerRequest } from './worker.js';
 
 export interface InferenceWorkerOptions extends EngineOptions {
   /** How long close() waits for the worker to free its tensors before terminating it, ms. */
@@ -60,14 +63,27 @@ export class InferenceWorker {
     /** Fixed for the process: every restart loads the same model on the same backend choice. */
     readonly info: EngineInfo,
     readonly backendAttempts: readonly BackendAttempt[],
+    /** Batch sizes the backbone runs as one graph execution (the rest run back to back). */
+    readonly batchSupport: BatchSupport,
   ) {
     this.adopt(first);
   }
 
   /** Starts the worker and resolves once its model is loaded; rejects with the worker's error. */
   static async start(opts: InferenceWorkerOptions): Promise<InferenceWorker> {
-    const { thread, info, backendAttempts } = await WorkerThread.start(opts);
-    return new InferenceWorker(opts, thread, info, backendAttempts);
+    const { thread, info, backendAttempts, batchSupport } = await WorkerThread.start(opts);
+    return new InferenceWorker(opts, thread, info, backendAttempts, batchSupport);
+  }
+
+  /** Whether a worker thread is up right now (false after a crash until the replacement is ready). */
+  get running(): boolean {
+    return this.thread !== undefined && !this.thread.dead && !this.closing;
+  }
+
+  /** Starts a replacement now if the worker died (instead of on the next call); resolves when one runs. */
+  async ensureRunning(): Promise<void> {
+    if (this.closing) throw new InferenceWorkerClosedError('inference worker is closed');
+    await this.live();
   }
 
   /** Workers started to replace a crashed one. */
@@ -91,12 +107,36 @@ export class InferenceWorker {
    * larger or shared buffer is copied instead, so a caller's pool is never stolen.
    */
   process(sessionId: string, rgb: Uint8Array): Promise<SegmentResult> {
+    return this.run([{ sessionId, rgb }]).then(([r]) => {
+      if (!r!.ok) throw new RemoteInferenceError(r!.error);
+      return r!.result;
+    });
+  }
+
+  /**
+   * Frames of distinct sessions in one request (one backbone batch in the worker). Each
+   * frame's buffer (rgb, or the packed I420 picture) is transferred when it spans its whole
+   * ArrayBuffer, copied otherwise. Resolves with one outcome per frame, in order; rejects only
+   * when the whole request fails (WorkerCrashedError, InferenceWorkerClosedError).
+   */
+  run(frames: readonly WorkerFrame[]): Promise<WorkerItemResult[]> {
     if (this.closing) return Promise.reject(new InferenceWorkerClosedError('inference worker is closed'));
-    const owned = rgb.buffer instanceof ArrayBuffer && rgb.byteOffset === 0 && rgb.byteLength === rgb.buffer.byteLength ? rgb : rgb.slice();
-    const send = (t: WorkerThread) =>
-      t.request<SegmentResult>((id) => ({ type: 'process', id, sessionId, rgb: owned }), [owned.buffer as ArrayBuffer]);
+    const transfer: ArrayBuffer[] = [];
+    const own = (a: Uint8Array): Uint8Array => {
+      const o = spansBuffer(a) ? a : a.slice();
+      transfer.push(o.buffer as ArrayBuffer);
+      return o;
+    };
+    const owned: WorkerFrame[] = frames.map((f) => {
+      if (f.i420) {
+        const i420: PackedI420 = { ...f.i420, data: own(f.i420.data) };
+        return { sessionId: f.sessionId, i420 };
+      }
+      return { sessionId: f.sessionId, rgb: own(f.rgb ?? new Uint8Array(0)) };
+    });
+    const send = (t: WorkerThread) => t.request<WorkerItemResult[]>((id) => ({ type: 'batch', id, frames: owned }), transfer);
     const live = this.live();
-    // Post synchronously when the worker is up, so the buffer is detached when this returns.
+    // Post synchronously when the worker is up, so the buffers are detached when this returns.
     return live instanceof WorkerThread ? send(live) : live.then(send);
   }
 
@@ -182,14 +222,14 @@ class WorkerThread {
     worker.on('exit', (code) => this.die(`inference worker exited unexpectedly (code ${code})`));
   }
 
-  static start(opts: InferenceWorkerOptions): Promise<{ thread: WorkerThread; info: EngineInfo; backendAttempts: readonly BackendAttempt[] }> {
-    const engineOpts: EngineOptions = { model: opts.model, backend: opts.backend, temporal: opts.temporal, modelsDir: opts.modelsDir };
+  static start(opts: InferenceWorkerOptions): Promise<{ thread: WorkerThread; info: EngineInfo; backendAttempts: readonly BackendAttempt[]; batchSupport: BatchSupport }> {
+    const engineOpts: EngineOptions = { model: opts.model, backend: opts.backend, temporal: opts.temporal, modelsDir: opts.modelsDir, maxBatch: opts.maxBatch };
     const worker = new Worker(WORKER_URL, { workerData: engineOpts });
     return new Promise((resolve, reject) => {
       const onMessage = (m: WorkerReply) => {
         cleanup();
         if (m.type === 'ready') {
-          resolve({ thread: new WorkerThread(worker), info: m.info, backendAttempts: m.backendAttempts });
+          resolve({ thread: new WorkerThread(worker), info: m.info, backendAttempts: m.backendAttempts, batchSupport: m.batchSupport });
         } else if (m.type === 'initError') {
           void worker.terminate();
           reject(new RemoteInferenceError(m.error));
@@ -259,7 +299,7 @@ class WorkerThread {
     if (!p) return; // request already failed (e.g. rejected during close)
     this.pending.delete(m.id);
     if (m.type === 'error') p.reject(new RemoteInferenceError(m.error));
-    else if (m.type === 'result') p.resolve(m.result);
+    else if (m.type === 'batchResult') p.resolve(m.results);
     else p.resolve(m.memory);
   }
 

@@ -31,6 +31,39 @@ export interface SegmentResult {
   /** Stage times, ms. */
   readonly inferenceMs: number;
   readonly temporalMs: number;
+  /**
+   * I420 → model-input RGB, when the engine's thread did it (frames handed over as I420), ms;
+   * absent when the caller passed RGB.
+   */
+  readonly preprocessMs?: number;
+  /**
+   * Frames that shared the backbone run this result came from (cross-session batch); absent = 1.
+   * inferenceMs is the whole batch's time (what this frame waited for), so the compute this frame
+   * cost is inferenceMs / batchSize (see computeShareMs).
+   */
+  readonly batchSize?: number;
+}
+
+/** The share of the engine thread's time one result cost, ms (a batch's backbone time is split evenly). */
+export function computeShareMs(r: SegmentResult): number {
+  return (r.preprocessMs ?? 0) + r.inferenceMs / Math.max(1, r.batchSize ?? 1) + r.temporalMs;
+}
+
+/**
+ * A decoded frame in planar 4:2:0 whose three planes live in one ArrayBuffer, so it can be
+ * moved to a worker thread by transferring that buffer (≈ 460 KB at 640×480) instead of
+ * being copied or converted on the main thread. Offsets and strides in bytes.
+ */
+export interface PackedI420 {
+  readonly width: number;
+  readonly height: number;
+  /** Spans its whole ArrayBuffer (required for transfer). */
+  readonly data: Uint8Array;
+  readonly yOffset: number;
+  readonly uOffset: number;
+  readonly vOffset: number;
+  readonly yStride: number;
+  readonly uvStride: number;
 }
 
 /** Temporal stage configuration; unset tuning fields take the measured defaults (src/temporal/factory.ts). */
@@ -61,6 +94,12 @@ export interface EngineOptions {
   readonly temporal: TemporalConfig;
   /** Folder holding the weights named in models/manifest.json; default <project>/models. */
   readonly modelsDir?: string;
+  /**
+   * Largest cross-session batch the backbone will be asked to run: ≥ 1 (default 1 = no
+   * batching), or 0 = by backend (engine.ts AUTO_MAX_BATCH). Graph variants for batch sizes
+   * 2..maxBatch are built and checked at load.
+   */
+  readonly maxBatch?: number;
 }
 
 /** One backend the selector tried, for logs: ok, or why not. */
@@ -69,4 +108,64 @@ export interface BackendAttempt {
   readonly ok: boolean;
   /** Why it was not usable (absent when ok). */
   readonly reason?: string;
+}
+
+/** A frame handed to inference: a decoded I420 picture (converted on the engine's thread) or model-input RGB. */
+export interface InferenceInput {
+  readonly i420?: PackedI420;
+  readonly rgb?: Uint8Array;
+}
+
+/** What became of a submitted frame (errors reject instead: WorkerCrashedError, RemoteInferenceError, …). */
+export type InferenceOutcome =
+  | {
+    readonly kind: 'mask';
+    readonly result: SegmentResult;
+    /** Offered → handed to the engine's thread (waiting for the worker, or for batch partners), ms. */
+    readonly queueMs: number;
+    /** Handed to the engine's thread → result back, ms (includes the batch's other frames). */
+    readonly roundTripMs: number;
+  }
+  /** Not run: a newer frame of the session replaced it (latest frame wins), or the session closed. */
+  | { readonly kind: 'dropped'; readonly reason: 'superseded' | 'closed' };
+
+/**
+ * What a session needs from the inference side (InferencePool; NaiveInference for the
+ * benchmark baseline). The port decides what waits and what is dropped: the pool keeps at most
+ * one waiting frame per session (latest frame wins) and answers a replaced one `dropped`.
+ */
+export interface InferencePort {
+  /** The frame's buffers are transferred (the caller must not touch them afterwards). */
+  submit(sessionId: string, input: InferenceInput): Promise<InferenceOutcome>;
+  /** The session ended: its waiting frame is answered `dropped: closed`, its temporal state freed. */
+  closeSession(sessionId: string): void;
+}
+
+/** Counters of an engine's thread (or summed over a pool's workers). */
+export interface InferenceMemory {
+  readonly numTensors: number;
+  readonly numDataBuffers: number;
+  readonly numBytes: number;
+  /** Temporal memory (ring buffers) of the open sessions, bytes. */
+  readonly temporalBytes: number;
+  readonly sessions: number;
+}
+
+/** The inference side as the server wires it: the pool, or the naive baseline. */
+export interface InferenceService extends InferencePort {
+  readonly info: EngineInfo;
+  readonly backendAttempts: readonly BackendAttempt[];
+  /** Threads running engines (the naive baseline: 1, the main thread). */
+  readonly workers: number;
+  /** Largest cross-session batch (1 = off). */
+  readonly maxBatch: number;
+  /** Frames waiting for inference over all sessions (pool: ≤ one per session; naive: unbounded). */
+  readonly waitingFrames: number;
+  /** Workers replaced after crashes. */
+  readonly restarts: number;
+  memory(): Promise<InferenceMemory>;
+  onRestart(cb: () => void): void;
+  /** Sessions lost their temporal state in a worker crash (called with how many). */
+  onSessionsReset(cb: (sessions: number) => void): void;
+  close(): Promise<void>;
 }

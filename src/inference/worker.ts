@@ -1,17 +1,37 @@
 /**
- * worker_threads entry: hosts one SegmentationEngine so model inference never blocks the
- * main thread's WebRTC/event loop. Started by InferenceWorker (inferenceWorker.ts) with
- * workerData = EngineOptions; speaks the small typed messages below. Messages are handled
- * one at a time, in order (the engine is synchronous).
+ * worker_threads entry: hosts one SegmentationEngine so preprocessing and model inference
+ * never block the main thread's WebRTC/event loop. Started by InferenceWorker
+ * (inferenceWorker.ts) with workerData = EngineOptions; speaks the small typed messages below.
+ * Messages are handled one at a time, in order (the engine is synchronous).
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { SegmentationEngine, type EngineMemory } from './engine.js';
-import type { BackendAttempt, EngineInfo, EngineOptions, SegmentResult } from './types.js';
+import { SegmentationEngine, type BatchItem, type EngineMemory } from './engine.js';
+import type { BatchSupport } from './backbone.js';
+import { packedToRgb } from './packedI420.js';
+import type { BackendAttempt, EngineInfo, EngineOptions, PackedI420, SegmentResult } from './types.js';
+
+/**
+ * One frame for the worker: model-input RGB, or a decoded I420 picture the worker resizes and
+ * converts itself (preprocessMs in the result). Exactly one of the two; its buffer is transferred.
+ */
+export interface WorkerFrame {
+  readonly sessionId: string;
+  readonly rgb?: Uint8Array;
+  readonly i420?: PackedI420;
+}
+
+/** Per frame of a batch: its result, or why it failed. */
+export type WorkerItemResult =
+  | { readonly ok: true; readonly result: SegmentResult }
+  | { readonly ok: false; readonly error: SerializedError };
 
 /** Main thread → worker. `id` pairs a reply with its request. */
 export type WorkerRequest =
-  /** rgb's ArrayBuffer is transferred. Sessions are opened lazily on their first frame. */
-  | { readonly type: 'process'; readonly id: number; readonly sessionId: string; readonly rgb: Uint8Array }
+  /**
+   * Frames of distinct sessions, run as one backbone batch (EngineOptions.maxBatch permitting).
+   * Buffers are transferred. Sessions are opened lazily on their first frame.
+   */
+  | { readonly type: 'batch'; readonly id: number; readonly frames: readonly WorkerFrame[] }
   | { readonly type: 'closeSession'; readonly sessionId: string }
   | { readonly type: 'memory'; readonly id: number }
   | { readonly type: 'close'; readonly id: number }
@@ -25,10 +45,10 @@ export interface SerializedError {
 
 /** Worker → main thread. */
 export type WorkerReply =
-  | { readonly type: 'ready'; readonly info: EngineInfo; readonly backendAttempts: readonly BackendAttempt[] }
+  | { readonly type: 'ready'; readonly info: EngineInfo; readonly backendAttempts: readonly BackendAttempt[]; readonly batchSupport: BatchSupport }
   | { readonly type: 'initError'; readonly error: SerializedError }
-  /** result.mask's ArrayBuffer is transferred. */
-  | { readonly type: 'result'; readonly id: number; readonly result: SegmentResult }
+  /** In the order of the request's frames; every result's mask buffer is transferred. */
+  | { readonly type: 'batchResult'; readonly id: number; readonly results: readonly WorkerItemResult[] }
   | { readonly type: 'memory'; readonly id: number; readonly memory: EngineMemory }
   | { readonly type: 'error'; readonly id: number; readonly error: SerializedError }
   | { readonly type: 'closed'; readonly id: number };
@@ -56,15 +76,12 @@ async function main(): Promise<void> {
 
   port.on('message', (msg: WorkerRequest) => {
     switch (msg.type) {
-      case 'process':
-        try {
-          if (!engine.hasSession(msg.sessionId)) engine.openSession(msg.sessionId);
-          const result = engine.process(msg.sessionId, msg.rgb);
-          send({ type: 'result', id: msg.id, result }, [result.mask.buffer as ArrayBuffer]);
-        } catch (e) {
-          send({ type: 'error', id: msg.id, error: serialize(e) });
-        }
+      case 'batch': {
+        const results = runBatch(engine, msg.frames);
+        const transfer = results.flatMap((r) => (r.ok ? [r.result.mask.buffer as ArrayBuffer] : []));
+        send({ type: 'batchResult', id: msg.id, results }, transfer);
         return;
+      }
       case 'closeSession':
         engine.closeSession(msg.sessionId);
         return;
@@ -80,7 +97,47 @@ async function main(): Promise<void> {
         throw new WorkerCrashForTestingError('inference worker crashed on request (crashForTesting message, tests only)');
     }
   });
-  send({ type: 'ready', info: engine.info, backendAttempts: engine.backendAttempts });
+  send({ type: 'ready', info: engine.info, backendAttempts: engine.backendAttempts, batchSupport: engine.batchSupport });
+}
+
+/**
+ * Preprocesses each frame (a bad one fails alone), then runs the rest as one engine batch;
+ * an engine error fails every frame of that batch.
+ */
+function runBatch(engine: SegmentationEngine, frames: readonly WorkerFrame[]): WorkerItemResult[] {
+  const { inputWidth, inputHeight } = engine.info;
+  const out: (WorkerItemResult | undefined)[] = new Array(frames.length).fill(undefined);
+  const items: BatchItem[] = [];
+  const where: number[] = [];
+  const preprocessMs: (number | undefined)[] = [];
+  frames.forEach((f, i) => {
+    try {
+      let rgb = f.rgb;
+      if (f.i420) {
+        const p = packedToRgb(f.i420, inputWidth, inputHeight);
+        rgb = p.rgb;
+        preprocessMs[i] = p.ms;
+      }
+      if (!rgb) throw new TypeError('a worker frame needs rgb or i420');
+      if (!engine.hasSession(f.sessionId)) engine.openSession(f.sessionId);
+      items.push({ id: f.sessionId, rgb });
+      where.push(i);
+    } catch (e) {
+      out[i] = { ok: false, error: serialize(e) };
+    }
+  });
+  if (items.length) {
+    try {
+      engine.processBatch(items).forEach((result, k) => {
+        const i = where[k]!;
+        const ms = preprocessMs[i];
+        out[i] = { ok: true, result: ms === undefined ? result : { ...result, preprocessMs: ms } };
+      });
+    } catch (e) {
+      for (const i of where) out[i] = { ok: false, error: serialize(e) };
+    }
+  }
+  return out as WorkerItemResult[];
 }
 
 if (isMainThread || !parentPort) {

@@ -1,16 +1,18 @@
 /**
  * How busy this instance is, for alerts and autoscaling.
  *
- * - BusyWindow (pure): busy time of the inference worker over a sliding window → utilization.
- * - MeteredInference (adapter): wraps the InferencePort the sessions use; per frame it adds
- *   the worker's compute time (inference + temporal) to maskstream_inference_busy_seconds_total
- *   and the BusyWindow, and observes the wait inside the worker (round trip − compute) in
+ * - BusyWindow (pure): busy time of the inference workers over a sliding window → utilization.
+ * - MeteredInference (adapter): wraps the InferencePort the sessions use; per processed frame it
+ *   adds the frame's share of worker compute time (preprocess + its share of the batch's
+ *   backbone run + temporal) to maskstream_inference_busy_seconds_total and, divided by the
+ *   number of workers, to the BusyWindow (so utilization is a share of the pool's capacity),
+ *   and observes the wait inside the worker (round trip − compute) in
  *   maskstream_inference_queue_wait_seconds.
  * - LoadSampler (adapter): once a second sets utilization and maskstream_load_ratio; every
  *   5 s asks the worker for its temporal ring-buffer bytes (a message, never per frame).
  */
 import { performance } from 'node:perf_hooks';
-import type { SegmentResult } from '../inference/types.js';
+import { computeShareMs, type InferenceInput, type InferenceOutcome } from '../inference/types.js';
 import type { InferencePort } from '../session/session.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
@@ -65,19 +67,21 @@ export function loadRatio(activeSessions: number, maxSessions: number, utilizati
 export class MeteredInference implements InferencePort {
   readonly busy: BusyWindow;
 
-  constructor(private readonly inner: InferencePort, private readonly metrics: Metrics, private readonly now: () => number = () => performance.now()) {
+  /** @param workers inference worker threads sharing the load (utilization = busy / (workers × window)) */
+  constructor(private readonly inner: InferencePort, private readonly metrics: Metrics, private readonly now: () => number = () => performance.now(), private readonly workers = 1) {
     this.busy = new BusyWindow(10_000, 1000, now());
   }
 
-  process(sessionId: string, rgb: Uint8Array): Promise<SegmentResult> {
-    const t0 = this.now();
-    return this.inner.process(sessionId, rgb).then((res) => {
-      const t1 = this.now();
-      const computeMs = res.inferenceMs + res.temporalMs;
-      this.metrics.inferenceBusy.inc(computeMs / 1000);
-      this.metrics.inferenceQueueWait.observe(Math.max(0, t1 - t0 - computeMs) / 1000);
-      this.busy.add(t1, computeMs);
-      return res;
+  submit(sessionId: string, input: InferenceInput): Promise<InferenceOutcome> {
+    return this.inner.submit(sessionId, input).then((o) => {
+      if (o.kind !== 'mask') return o;
+      const res = o.result;
+      const shareMs = computeShareMs(res);
+      const ownMs = (res.preprocessMs ?? 0) + res.inferenceMs + res.temporalMs;
+      this.metrics.inferenceBusy.inc(shareMs / 1000);
+      this.metrics.inferenceQueueWait.observe(Math.max(0, o.roundTripMs - ownMs) / 1000);
+      this.busy.add(this.now(), shareMs / Math.max(1, this.workers));
+      return o;
     });
   }
 

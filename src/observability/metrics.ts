@@ -9,6 +9,7 @@
  * and autoscaler use is in it.
  */
 import client from 'prom-client';
+import { ERROR_CODES } from '../signaling/protocol.js';
 
 /** Latency buckets, seconds: fine below 5 ms (per-stage costs), up to 1 s (queues, e2e). */
 export const LATENCY_BUCKETS = [
@@ -52,7 +53,7 @@ export type SessionEndReason = (typeof SESSION_END_REASONS)[number];
 export const SIGNALING_KINDS = ['ws', 'whip'] as const;
 export type SignalingKind = (typeof SIGNALING_KINDS)[number];
 /** Why a session request was refused. */
-export const REFUSE_REASONS = ['server_full', 'draining', 'unsupported_offer', 'bad_request', 'unauthorized'] as const;
+export const REFUSE_REASONS = ['server_full', 'draining', 'unsupported_offer', 'bad_request', 'unauthorized', 'rate_limited', 'ip_limit'] as const;
 export type RefuseReason = (typeof REFUSE_REASONS)[number];
 /** Where a session's masks go: its WebRTC data channel, or a WebSocket subscriber. */
 export const MASK_SINKS = ['data_channel', 'subscriber'] as const;
@@ -60,8 +61,17 @@ export type MaskSink = (typeof MASK_SINKS)[number];
 export const WHIP_METHODS = ['POST', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 export type WhipMethod = (typeof WHIP_METHODS)[number];
 /** Every status the WHIP endpoint answers with. */
-export const WHIP_CODES = ['200', '201', '204', '400', '401', '404', '405', '412', '413', '415', '422', '500', '503'] as const;
+export const WHIP_CODES = ['200', '201', '204', '400', '401', '403', '404', '405', '412', '413', '415', '422', '429', '500', '503'] as const;
+/** Why a request was refused before reaching a session: token problems, or a WebSocket from a foreign page. */
+export const ACCESS_DENIED_REASONS = ['missing_token', 'invalid_token', 'expired_token', 'insufficient_scope', 'origin'] as const;
+export type AccessDeniedReason = (typeof ACCESS_DENIED_REASONS)[number];
+/** Unusual things seen in a video stream (the pipeline recovers from each; these show they happened). */
+export const MEDIA_EVENTS = ['ssrc_change', 'resolution_change', 'timestamp_jump', 'sequence_jump', 'unknown_payload_type'] as const;
+export type MediaEvent = (typeof MEDIA_EVENTS)[number];
 export const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+/** Statistics of the event-loop lag gauge. */
+export const EVENT_LOOP_STATS = ['p50', 'p99', 'max'] as const;
+export type EventLoopStat = (typeof EVENT_LOOP_STATS)[number];
 export const MODELS = ['meet', 'selfie'] as const;
 
 export type MetricType = 'counter' | 'gauge' | 'histogram';
@@ -78,9 +88,13 @@ export const METRIC_CATALOG: readonly MetricDoc[] = [
   { name: 'maskstream_stage_duration_seconds', type: 'histogram', labels: { stage: STAGES }, help: 'Time a frame spends in each pipeline stage (receive = first packet to frame complete; queue = waiting in the session\'s latest-frame slot for the inference worker; server = frame complete to mask sent).' },
   { name: 'maskstream_end_to_end_latency_seconds', type: 'histogram', labels: {}, help: 'Capture to mask received, as reported by the client in its acknowledgement (data channel or subscriber socket). One bucket is exactly the latency SLO.' },
   { name: 'maskstream_latency_slo_seconds', type: 'gauge', labels: {}, help: 'The end-to-end latency objective (config latencySloMs), seconds; a bucket of maskstream_end_to_end_latency_seconds sits exactly here.' },
-  { name: 'maskstream_inference_queue_wait_seconds', type: 'histogram', labels: {}, help: 'Time a frame waited inside the shared inference worker before its turn (request round trip minus inference and temporal time).' },
-  { name: 'maskstream_inference_busy_seconds_total', type: 'counter', labels: {}, help: 'Seconds the inference worker spent computing (inference + temporal); rate() of it is the worker utilization (one worker).' },
-  { name: 'maskstream_inference_utilization_ratio', type: 'gauge', labels: {}, help: 'Share of the last 10 s the inference worker was busy, 0..1.' },
+  { name: 'maskstream_inference_queue_wait_seconds', type: 'histogram', labels: {}, help: 'Time a frame spent inside its inference worker beyond its own compute: message passing and the other frames of its batch (the wait for a free worker is stage="queue").' },
+  { name: 'maskstream_inference_busy_seconds_total', type: 'counter', labels: {}, help: 'Seconds the inference workers spent computing (preprocess + backbone share + temporal), summed over workers; rate() / maskstream_inference_workers is the utilization.' },
+  { name: 'maskstream_inference_utilization_ratio', type: 'gauge', labels: {}, help: 'Share of the inference pool\'s capacity (workers × time) busy over the last 10 s, 0..1.' },
+  { name: 'maskstream_inference_workers', type: 'gauge', labels: {}, help: 'Inference worker threads (one engine each; 1 = the main thread in the naive benchmark mode).' },
+  { name: 'maskstream_frames_waiting', type: 'gauge', labels: {}, help: 'Decoded frames waiting for an inference worker, over all sessions (at most one per session; unbounded only in the naive benchmark mode).' },
+  { name: 'maskstream_temporal_state_resets_total', type: 'counter', labels: {}, help: 'Sessions whose temporal memory was lost because their inference worker crashed (reopened empty on the replacement).' },
+  { name: 'maskstream_event_loop_lag_seconds', type: 'gauge', labels: { stat: EVENT_LOOP_STATS }, help: 'Event-loop delay of the main thread (WebRTC, signaling, mask sending) over the last 10 s, from perf_hooks.monitorEventLoopDelay: median, 99th percentile, maximum.' },
   { name: 'maskstream_temporal_memory_bytes', type: 'gauge', labels: {}, help: 'Bytes held by the temporal ring buffers of the open sessions in the inference worker (sampled every 5 s).' },
   { name: 'maskstream_load_ratio', type: 'gauge', labels: {}, help: 'Load of this instance for autoscaling: max(sessions active / session limit, inference utilization), 0..1.' },
   { name: 'maskstream_rtp_packets_received_total', type: 'counter', labels: {}, help: 'Video RTP packets received.' },
@@ -99,6 +113,9 @@ export const METRIC_CATALOG: readonly MetricDoc[] = [
   { name: 'maskstream_sessions_refused_total', type: 'counter', labels: { reason: REFUSE_REASONS }, help: 'Session requests refused, by reason.' },
   { name: 'maskstream_draining', type: 'gauge', labels: {}, help: '1 while the server drains (after SIGTERM: no new sessions), else 0.' },
   { name: 'maskstream_whip_requests_total', type: 'counter', labels: { method: WHIP_METHODS, code: WHIP_CODES }, help: 'WHIP HTTP requests answered, by method and status code.' },
+  { name: 'maskstream_access_denied_total', type: 'counter', labels: { reason: ACCESS_DENIED_REASONS }, help: 'Requests refused by access control (token missing, invalid, expired or without the scope; WebSocket upgrade from a page of a foreign origin), on any endpoint.' },
+  { name: 'maskstream_signaling_errors_total', type: 'counter', labels: { code: ERROR_CODES }, help: 'WebSocket signaling error messages sent to clients, by error code.' },
+  { name: 'maskstream_media_events_total', type: 'counter', labels: { event: MEDIA_EVENTS }, help: 'Stream changes and anomalies the ingest recovered from: SSRC change, resolution change, RTP timestamp jump (> 5 s), sequence jump (resync), packets of an unknown payload type.' },
   { name: 'maskstream_inference_worker_restarts_total', type: 'counter', labels: {}, help: 'Inference workers replaced after a crash.' },
   { name: 'maskstream_backend_info', type: 'gauge', labels: { backend: BACKENDS, model: MODELS }, help: 'Inference backend and model in use (value 1).' },
 ];
@@ -126,6 +143,10 @@ export class Metrics {
   readonly inferenceUtilization: client.Gauge<string>;
   readonly temporalBytes: client.Gauge<string>;
   readonly loadRatio: client.Gauge<string>;
+  readonly inferenceWorkers: client.Gauge<string>;
+  readonly framesWaiting: client.Gauge<string>;
+  readonly temporalResets: client.Counter<string>;
+  readonly eventLoopLag: client.Gauge<'stat'>;
   readonly rtpPackets: client.Counter<string>;
   readonly framesReceived: client.Counter<string>;
   readonly framesProcessed: client.Counter<string>;
@@ -143,6 +164,9 @@ export class Metrics {
   readonly draining: client.Gauge<string>;
   readonly whipRequests: client.Counter<'method' | 'code'>;
   readonly workerRestarts: client.Counter<string>;
+  readonly accessDenied: client.Counter<'reason'>;
+  readonly signalingErrors: client.Counter<'code'>;
+  readonly mediaEvents: client.Counter<'event'>;
   readonly backendInfo: client.Gauge<'backend' | 'model'>;
 
   constructor(opts: MetricsOptions = {}) {
@@ -175,6 +199,11 @@ export class Metrics {
     this.inferenceUtilization = gauge('maskstream_inference_utilization_ratio');
     this.temporalBytes = gauge('maskstream_temporal_memory_bytes');
     this.loadRatio = gauge('maskstream_load_ratio');
+    this.inferenceWorkers = gauge('maskstream_inference_workers');
+    this.framesWaiting = gauge('maskstream_frames_waiting');
+    this.temporalResets = counter('maskstream_temporal_state_resets_total');
+    this.eventLoopLag = gauge('maskstream_event_loop_lag_seconds');
+    for (const stat of EVENT_LOOP_STATS) this.eventLoopLag.set({ stat }, 0);
     this.rtpPackets = counter('maskstream_rtp_packets_received_total');
     this.framesReceived = counter('maskstream_frames_received_total');
     this.framesProcessed = counter('maskstream_frames_processed_total');
@@ -194,8 +223,11 @@ export class Metrics {
     this.draining.set(0);
     this.whipRequests = counter('maskstream_whip_requests_total');
     this.workerRestarts = counter('maskstream_inference_worker_restarts_total');
+    this.accessDenied = counter('maskstream_access_denied_total');
+    this.signalingErrors = counter('maskstream_signaling_errors_total');
+    this.mediaEvents = counter('maskstream_media_events_total');
     this.backendInfo = gauge('maskstream_backend_info');
-    for (const g of [this.sessionsActive, this.maskSubscribers, this.temporalBytes, this.loadRatio, this.inferenceUtilization]) g.set(0);
+    for (const g of [this.sessionsActive, this.maskSubscribers, this.temporalBytes, this.loadRatio, this.inferenceUtilization, this.inferenceWorkers, this.framesWaiting]) g.set(0);
   }
 
   observeStage(stage: Stage, ms: number): void {

@@ -1,12 +1,14 @@
 /**
  * One live session: owns its werift peer connection, the ingest stages, the decoder and
  * the mask fan-out (data channel and/or WebSocket subscribers), and wires them to the shared
- * inference worker. Signaling-agnostic: WebSocket signaling and WHIP drive the same class.
+ * inference pool. Signaling-agnostic: WebSocket signaling and WHIP drive the same class.
  *
- *   RTP → RtpReorderBuffer → FrameAssembler → DecoderStage → i420ToRgb
- *       → LatestFrameSlot → InferenceWorker (backbone + temporal) → mask codec → MaskFanout
+ *   RTP → RtpReorderBuffer → FrameAssembler → DecoderStage → (I420 buffer transferred)
+ *       → InferencePool: latest-frame slot → worker (I420 → RGB, backbone + temporal)
+ *       → mask codec → MaskFanout
  *
- * Close cascade (runs once): timers → slot → decoder → inference session state →
+ * Close cascade (runs once): timers → decoder → inference session state (waiting frame, then
+ * temporal memory) →
  * mask receivers (data channel detached, subscribers told why and closed) → data channel →
  * peer connection → onClosed callback (registry removes it).
  */
@@ -30,19 +32,15 @@ import type { AssemblerOutput, EncodedFrame, KeyframeReason, VideoCodecName } fr
 import { RtpReorderBuffer, type ReorderOutput } from '../ingest/rtpReorder.js';
 import { FrameAssembler } from '../ingest/frameAssembler.js';
 import { DecoderStage } from '../decode/videoDecoder.js';
-import { i420ToRgb } from '../decode/yuvToRgb.js';
 import type { I420Picture } from '../decode/types.js';
-import type { EngineInfo, SegmentResult } from '../inference/types.js';
-import { LatestFrameSlot } from './latestFrameSlot.js';
+import type { EngineInfo, InferenceOutcome, InferencePort } from '../inference/types.js';
+import { packI420Picture } from '../inference/packedI420.js';
 import { MaskFanout, type SubscriberPort } from '../egress/maskFanout.js';
 import { encodeMask, stampSendTime } from '../egress/maskCodec.js';
-import { MASKS_CHANNEL_LABEL, parseAck, ProtocolError, type ByeReason } from '../signaling/protocol.js';
+import { MASKS_CHANNEL_LABEL, MAX_CLIENT_DC_MESSAGE_BYTES, parseAck, ProtocolError, type ByeReason } from '../signaling/protocol.js';
 
-/** What a session needs from the inference side (InferenceWorker implements it). */
-export interface InferencePort {
-  process(sessionId: string, rgb: Uint8Array): Promise<SegmentResult>;
-  closeSession(sessionId: string): void;
-}
+/** What a session needs from the inference side (defined with the inference types). */
+export type { InferencePort } from '../inference/types.js';
 
 export interface SessionDeps {
   readonly config: Config;
@@ -59,9 +57,6 @@ interface FrameContext {
   readonly firstPacketMs: number;
   readonly completeMs: number;
   decodeMs: number;
-  preprocessMs: number;
-  readyMs: number;
-  rgb?: Uint8Array;
 }
 
 export class UnsupportedOfferError extends Error {
@@ -104,7 +99,6 @@ export class Session {
   private assemblerCodec: VideoCodecName | undefined;
   private mediaSsrc: number | undefined;
   private readonly decoder: DecoderStage<FrameContext>;
-  private readonly slot = new LatestFrameSlot<FrameContext>();
   private readonly fanout: MaskFanout;
   private channel: RTCDataChannel | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -128,6 +122,9 @@ export class Session {
     this.pc = new RTCPeerConnection({
       codecs: { video: videoCodecs(), audio: audioCodecs() },
       iceServers: config.iceServers.map((urls) => ({ urls })),
+      // Advertised SCTP max-message-size: clients send only acks (MAX_ACK_BYTES) on the data
+      // channel; browsers refuse to send anything larger than this, bytes.
+      maxMessageSize: MAX_CLIENT_DC_MESSAGE_BYTES,
       ...(config.icePortRange ? { icePortRange: [config.icePortRange[0], config.icePortRange[1]] as [number, number] } : {}),
     });
     this.decoder = new DecoderStage<FrameContext>({
@@ -245,7 +242,11 @@ export class Session {
     this.deps.metrics.rtpPackets.inc();
     const h = rtp.header;
     const codec = this.ptToCodec.get(h.payloadType);
-    if (!codec) return; // RTX already unwrapped by werift; unknown PTs ignored
+    if (!codec) {
+      // RTX is already unwrapped by werift; anything else (audio PTs are routed elsewhere) is not ours.
+      this.deps.metrics.mediaEvents.inc({ event: 'unknown_payload_type' });
+      return;
+    }
     if (this.mediaSsrc !== h.ssrc) {
       this.mediaSsrc = h.ssrc;
     }
@@ -284,6 +285,8 @@ export class Session {
       if (o.kind === 'frame') {
         m.framesReceived.inc();
         this.onFrame(o.frame);
+      } else if (o.kind === 'stream_event') {
+        m.mediaEvents.inc({ event: o.event });
       } else if (o.kind === 'keyframe_needed') {
         this.requestKeyframe(o.reason);
       } else {
@@ -300,8 +303,6 @@ export class Session {
       firstPacketMs: frame.firstPacketMs,
       completeMs: frame.completeMs,
       decodeMs: 0,
-      preprocessMs: 0,
-      readyMs: 0,
     };
     const m = this.deps.metrics;
     m.observeStage('receive', frame.completeMs - frame.firstPacketMs);
@@ -321,51 +322,38 @@ export class Session {
 
   private onPicture(pic: I420Picture, decodeMs: number, ctx: FrameContext): void {
     if (this.closed) return;
-    const info = this.deps.engineInfo;
-    const t0 = performance.now();
-    const rgb = i420ToRgb(pic, info.inputWidth, info.inputHeight);
-    const t1 = performance.now();
     ctx.decodeMs = decodeMs;
-    ctx.preprocessMs = t1 - t0;
-    ctx.readyMs = t1;
-    ctx.rgb = rgb.data;
-    const m = this.deps.metrics;
-    m.observeStage('decode', decodeMs);
-    m.observeStage('preprocess', ctx.preprocessMs);
+    this.deps.metrics.observeStage('decode', decodeMs);
     // Nobody to send a mask to (WHIP before its first subscriber, or a data channel not open
     // yet): the frame was decoded to keep the reference chain, but inference would be wasted.
     if (!this.fanout.hasReceivers) {
       this.drop('no_channel');
       return;
     }
-    const { run, superseded } = this.slot.offer(ctx);
-    if (superseded) this.drop('superseded');
-    if (run) this.runInference(run);
-  }
-
-  private runInference(ctx: FrameContext): void {
-    const rgb = ctx.rgb!;
-    ctx.rgb = undefined; // transferred to the worker
-    const started = performance.now();
-    this.deps.metrics.observeStage('queue', started - ctx.readyMs);
-    this.deps.inference.process(this.id, rgb).then(
-      (res) => this.onMask(ctx, res),
+    // The decoded picture's buffer moves to the inference worker, which resizes and converts
+    // it: nothing of the frame's preprocessing runs on this (the WebRTC) thread.
+    this.deps.inference.submit(this.id, { i420: packI420Picture(pic) }).then(
+      (outcome) => {
+        if (outcome.kind === 'mask') this.onMask(ctx, outcome);
+        else this.drop(this.closed ? 'closed' : outcome.reason);
+      },
       (err: Error) => {
         if (!this.closed) this.log.warn('inference failed, frame dropped', { error: err.message });
         this.drop(this.closed ? 'closed' : 'inference_error');
       },
-    ).finally(() => {
-      const next = this.slot.done();
-      if (next) this.runInference(next);
-    });
+    );
   }
 
-  private onMask(ctx: FrameContext, res: SegmentResult): void {
+  private onMask(ctx: FrameContext, outcome: Extract<InferenceOutcome, { kind: 'mask' }>): void {
     if (this.closed) {
       this.drop('closed');
       return;
     }
+    const res = outcome.result;
+    const preprocessMs = res.preprocessMs ?? 0;
     const m = this.deps.metrics;
+    m.observeStage('queue', outcome.queueMs);
+    m.observeStage('preprocess', preprocessMs);
     m.observeStage('inference', res.inferenceMs);
     m.observeStage('temporal', res.temporalMs);
     const t0 = performance.now();
@@ -379,7 +367,7 @@ export class Session {
       timings: {
         receiveMs: ctx.completeMs - ctx.firstPacketMs,
         decodeMs: ctx.decodeMs,
-        preprocessMs: ctx.preprocessMs,
+        preprocessMs,
         inferenceMs: res.inferenceMs,
         temporalMs: res.temporalMs,
         encodeMs: 0,
@@ -440,7 +428,6 @@ export class Session {
     if (this.closedReason) return;
     this.closedReason = reason;
     for (const t of this.timers) clearTimeout(t);
-    if (this.slot.close()) this.drop('closed');
     this.decoder.close();
     this.deps.inference.closeSession(this.id);
     this.fanout.close(Session.byeReason(reason));

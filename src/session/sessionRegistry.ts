@@ -1,9 +1,10 @@
 /**
- * Owns all live sessions: admission (capacity, draining), lookup, and closing them all at
- * shutdown. Both signaling adapters (WebSocket, WHIP) create sessions here.
+ * Owns all live sessions: admission (capacity, measured inference load, draining), lookup, and
+ * closing them all at shutdown. Both signaling adapters (WebSocket, WHIP) create sessions here.
  */
 import type { Metrics, SessionEndReason, SignalingKind } from '../observability/metrics.js';
 import { Session, type SessionDeps } from './session.js';
+import type { AdmissionVerdict, LoadEstimate } from './admission.js';
 
 /** No room for another session right now; retry later (or on another instance). */
 export class ServerFullError extends Error {
@@ -15,13 +16,34 @@ export class ServerDrainingError extends ServerFullError {
   override readonly name: string = 'ServerDrainingError';
 }
 
+/**
+ * The inference pool is too busy to keep its sessions at their frame rate with one more
+ * (load-based admission, admission.ts). Answered like full: WebSocket `server_full` with a
+ * retry hint, WHIP 503 + Retry-After.
+ */
+export class ServerOverloadedError extends ServerFullError {
+  override readonly name: string = 'ServerOverloadedError';
+}
+
+/** Decides on the measured load whether one more session fits (see admission.ts). */
+export type AdmissionCheck = (estimate: LoadEstimate) => AdmissionVerdict;
+
 export class SessionRegistry {
   private readonly sessions = new Map<string, Session>();
   private readonly endListeners = new Map<string, (reason: SessionEndReason) => void>();
   private readonly emptyWaiters: (() => void)[] = [];
   private drainingSince: number | undefined;
 
-  constructor(private readonly deps: SessionDeps, private readonly maxSessions: number, private readonly metrics: Metrics) {}
+  /**
+   * @param admission load-based admission: the check and the current utilization (0..1 of the
+   *   inference pool's capacity); absent = session count only.
+   */
+  constructor(
+    private readonly deps: SessionDeps,
+    private readonly maxSessions: number,
+    private readonly metrics: Metrics,
+    private readonly admission?: { readonly check: AdmissionCheck; readonly utilization: () => number },
+  ) {}
 
   get size(): number {
     return this.sessions.size;
@@ -37,7 +59,19 @@ export class SessionRegistry {
 
   /** Whether a new session would be admitted now (what /readyz reports). */
   get admitting(): boolean {
-    return !this.draining && this.sessions.size < this.maxSessions;
+    return !this.draining && this.sessions.size < this.maxSessions && (this.loadVerdict()?.admit ?? true);
+  }
+
+  /** The inference load as admission sees it: utilization and the sessions it reflects. */
+  loadEstimate(utilization: number): LoadEstimate {
+    let measured = 0;
+    for (const s of this.sessions.values()) if (s.stats.processed > 0) measured++;
+    return { utilization, measuredSessions: measured, pendingSessions: this.sessions.size - measured };
+  }
+
+  private loadVerdict(): AdmissionVerdict | undefined {
+    const a = this.admission;
+    return a ? a.check(this.loadEstimate(a.utilization())) : undefined;
   }
 
   get(id: string): Session | undefined {
@@ -60,6 +94,11 @@ export class SessionRegistry {
     if (this.sessions.size >= this.maxSessions) {
       this.metrics.refuse('server_full');
       throw new ServerFullError(`server is at its capacity of ${this.maxSessions} sessions; retry later`);
+    }
+    const verdict = this.loadVerdict();
+    if (verdict && !verdict.admit) {
+      this.metrics.refuse('server_full');
+      throw new ServerOverloadedError(verdict.message);
     }
     const s = new Session(this.deps, (session, reason) => {
       this.sessions.delete(session.id);

@@ -21,7 +21,8 @@ import {
   useREMB,
 } from 'werift';
 import { packetizeH264, packetizeVp8, RtpSequencer } from '../ingest/rtpPacketizer.js';
-import { ClipEncoder } from './encoder.js';
+import { ClipEncoder, type EncodedChunk } from './encoder.js';
+import { FfmpegVp8Encoder } from './ffmpegEncoder.js';
 import type { I420Picture } from '../decode/types.js';
 import { decodeMask, type MaskMessage } from '../egress/maskCodec.js';
 import { MASKS_CHANNEL_LABEL, parseServerMessage, type ServerMessage } from '../signaling/protocol.js';
@@ -44,6 +45,17 @@ export interface PublisherOptions {
   readonly trickle?: boolean;
   /** Also offer a (silent) Opus audio track first, as OBS and most WHIP publishers do. */
   readonly withAudio?: boolean;
+  /** Keep every received mask (with its alpha) in `masks` (default true; long benchmarks say false). */
+  readonly keepMasks?: boolean;
+  /** Called for every received mask (after it is matched to its frame). */
+  readonly onMask?: (m: ReceivedMask) => void;
+  /** How many recently sent frames a mask can still be matched to, frames (default 300 = 10 s at 30 fps). */
+  readonly matchWindowFrames?: number;
+  /**
+   * `webcodecs` (default): ClipEncoder, in process. `ffmpeg`: VP8 only, a system ffmpeg child
+   * with libvpx's realtime deadline, as cheap per frame as a browser's encoder (FfmpegVp8Encoder).
+   */
+  readonly encoder?: 'webcodecs' | 'ffmpeg';
 }
 
 /** What the WHIP endpoint answered. */
@@ -77,6 +89,8 @@ export class WeriftPublisher {
   /** Close code and reason of the WHIP mask subscriber socket, once closed. */
   subscriberClose: { code: number; reason: string } | undefined;
   framesSent = 0;
+  /** Masks received (also when keepMasks is false). */
+  masksReceived = 0;
   keyframeRequests = 0;
   private pc!: RTCPeerConnection;
   private ws!: WebSocket;
@@ -84,7 +98,7 @@ export class WeriftPublisher {
   private masksWs: WebSocket | undefined;
   private transceiver!: RTCRtpTransceiver;
   private readonly track = new MediaStreamTrack({ kind: 'video' });
-  private readonly encoder: ClipEncoder;
+  private readonly encoder: { encode(pic: I420Picture, opts: { keyFrame?: boolean }): Promise<EncodedChunk[]>; close(): void };
   private readonly sequencer: RtpSequencer;
   /** rtpTimestamp → {index, sentMs} of recently sent frames (bounded). */
   private readonly sent = new Map<number, { index: number; sentMs: number }>();
@@ -94,7 +108,9 @@ export class WeriftPublisher {
   constructor(private readonly opts: PublisherOptions) {
     const first = opts.frames[0];
     if (!first) throw new Error('publisher needs at least one frame');
-    this.encoder = new ClipEncoder({ codec: opts.codec, width: first.width, height: first.height, bitrate: opts.bitrate ?? 800_000, fps: opts.fps });
+    const encoding = { width: first.width, height: first.height, bitrate: opts.bitrate ?? 800_000, fps: opts.fps };
+    if (opts.encoder === 'ffmpeg' && opts.codec !== 'vp8') throw new Error('the ffmpeg encoder of the test publisher does VP8 only');
+    this.encoder = opts.encoder === 'ffmpeg' ? new FfmpegVp8Encoder(encoding) : new ClipEncoder({ codec: opts.codec, ...encoding });
     this.sequencer = new RtpSequencer({ payloadType: opts.codec === 'vp8' ? 96 : 102, ssrc: (Math.random() * 0xffffffff) >>> 0 });
   }
 
@@ -214,7 +230,14 @@ export class WeriftPublisher {
       const due = start + i * periodMs;
       const wait = due - performance.now();
       if (wait > 0) await sleep(wait);
-      await this.sendFrame(i);
+      if (this.closed) break;
+      try {
+        await this.sendFrame(i);
+      } catch (e) {
+        // close() during an encode rejects it with "encoder closed": the run is over, not failed.
+        if (this.closed) break;
+        throw e;
+      }
     }
   }
 
@@ -228,7 +251,7 @@ export class WeriftPublisher {
       const payloads = this.opts.codec === 'vp8' ? packetizeVp8(chunk.data, { pictureId: i & 0x7fff }) : packetizeH264(chunk.data, {});
       const sentMs = performance.now();
       this.sent.set(rtpTimestamp, { index: i, sentMs });
-      if (this.sent.size > 300) this.sent.delete(this.sent.keys().next().value!);
+      if (this.sent.size > (this.opts.matchWindowFrames ?? 300)) this.sent.delete(this.sent.keys().next().value!);
       for (const p of this.sequencer.packets(payloads, rtpTimestamp)) this.track.writeRtp(p);
       this.framesSent++;
     }
@@ -246,7 +269,10 @@ export class WeriftPublisher {
     }
     const s = this.sent.get(msg.rtpTimestamp);
     const e2eMs = s ? now - s.sentMs : -1;
-    this.masks.push({ msg, frameIndex: s ? s.index : -1, e2eMs });
+    const received: ReceivedMask = { msg, frameIndex: s ? s.index : -1, e2eMs };
+    if (this.opts.keepMasks !== false) this.masks.push(received);
+    this.masksReceived++;
+    this.opts.onMask?.(received);
     const ack = JSON.stringify({ type: 'ack', seq: msg.seq, ...(e2eMs >= 0 ? { e2eMs } : {}) });
     if (this.dc?.readyState === 'open') this.dc.send(ack);
     else if (this.masksWs?.readyState === WebSocket.OPEN) this.masksWs.send(ack);

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { BusyWindow, LoadSampler, loadRatio, MeteredInference } from '../../../src/observability/inferenceLoad.js';
 import { Metrics } from '../../../src/observability/metrics.js';
 import { createLogger } from '../../../src/observability/logger.js';
-import type { SegmentResult } from '../../../src/inference/types.js';
+import type { InferenceOutcome } from '../../../src/inference/types.js';
 
 describe('inference load (busy window, load ratio, metered inference)', () => {
   it('measures the busy share of a sliding window, not counting time before it began', () => {
@@ -29,14 +29,14 @@ describe('inference load (busy window, load ratio, metered inference)', () => {
     const metrics = new Metrics({ maxSessions: 4 });
     let now = 1000;
     const inner = {
-      process: async (): Promise<SegmentResult> => {
+      submit: async (): Promise<InferenceOutcome> => {
         now += 30; // 30 ms round trip, 20 ms of it compute
-        return { mask: new Uint8Array(1), width: 1, height: 1, inferenceMs: 15, temporalMs: 5 };
+        return { kind: 'mask', result: { mask: new Uint8Array(1), width: 1, height: 1, inferenceMs: 15, temporalMs: 5 }, queueMs: 0, roundTripMs: 30 };
       },
       closeSession: () => undefined,
     };
     const metered = new MeteredInference(inner, metrics, () => now);
-    for (let i = 0; i < 10; i++) await metered.process('s', new Uint8Array(3));
+    for (let i = 0; i < 10; i++) await metered.submit('s', { rgb: new Uint8Array(3) });
     const json = await metrics.registry.getMetricsAsJSON();
     const get = (name: string) => json.find((m) => m.name === name)!.values;
     expect(get('maskstream_inference_busy_seconds_total')[0]!.value).to.be.closeTo(0.2, 1e-9);
