@@ -98,6 +98,7 @@ class Run {
       track: this.camera.track,
       iceServers: options.iceServers,
       codec: options.codec,
+      token: options.token,
       onObservation: (o) => this.mapper.addEncoded(o),
       onError: reportError,
       onEnded: (reason) => {

@@ -13,6 +13,8 @@ export interface ClientOptions {
   readonly codec: VideoCodec;
   /** `?effect=blur|replace|none`, default blur. */
   readonly effect: Effect;
+  /** `?token=`: bearer token for a server that requires one (sent in the offer, not the socket URL). */
+  readonly token: string | undefined;
 }
 
 export function isEffect(v: string | null): v is Effect {
@@ -41,5 +43,6 @@ export function parseOptions(search: string): ClientOptions {
     iceServers: parseIceServers(q.get('ice')),
     codec: q.get('codec')?.toLowerCase() === 'h264' ? 'h264' : 'vp8',
     effect: isEffect(effect) ? effect : 'blur',
+    token: q.get('token') || undefined,
   };
 }

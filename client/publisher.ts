@@ -18,6 +18,8 @@ export interface PublishOptions {
   readonly track: MediaStreamTrack;
   readonly iceServers: RTCIceServer[];
   readonly codec: VideoCodec;
+  /** Bearer token, sent in the offer (src/signaling/auth.ts); undefined when the server needs none. */
+  readonly token?: string | undefined;
   readonly onObservation: (o: EncodedObservation) => void;
   readonly onError: (message: string) => void;
   /** The session ended: by the server (bye/error), the socket, or ICE failure. */
@@ -99,7 +101,7 @@ export async function publish(o: PublishOptions): Promise<Publication> {
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
     const answerP = s.waitFor('answer', o.answerTimeoutMs ?? 15_000);
-    s.send({ type: 'offer', sdp: pc.localDescription!.sdp });
+    s.send({ type: 'offer', sdp: pc.localDescription!.sdp, ...(o.token ? { token: o.token } : {}) });
     const answer = await answerP;
     await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
     answered = true;

@@ -42,12 +42,26 @@ interface InFlight<T> {
   readonly startMs: number;
 }
 
+/**
+ * What a VideoDecoder's callbacks reach. @napi-rs/webcodecs holds a decoder's output/error
+ * callbacks in global (strong) handles until the VideoDecoder object itself is collected, also
+ * after close(): callbacks that captured the decoder made a cycle through those handles, so
+ * the decoder, the stage, its session and the session's whole peer connection were never
+ * collected (~140 kB per session, found by the churn test). The callbacks capture only this
+ * link, which discard() empties.
+ */
+interface DecoderLink<T> {
+  stage: DecoderStage<T> | undefined;
+  decoder: VideoDecoder | undefined;
+}
+
 export class DecoderError extends Error {
   override readonly name = 'DecoderError';
 }
 
 export class DecoderStage<T> {
   private decoder: VideoDecoder | undefined;
+  private link: DecoderLink<T> | undefined;
   private codec: VideoCodecName | undefined;
   /** Frames inside the current decoder, by the chunk timestamp we gave them (a counter). */
   private readonly inFlight = new Map<number, InFlight<T>>();
@@ -102,12 +116,21 @@ export class DecoderStage<T> {
   }
 
   private create(codec: VideoCodecName): void {
+    const link: DecoderLink<T> = { stage: this, decoder: undefined };
     const dec: VideoDecoder = new VideoDecoder({
-      output: (f) => this.onOutput(dec, f),
+      // No `this` or `dec` in these closures: only the link (see DecoderLink).
+      output: (f) => {
+        const stage = link.stage;
+        if (stage && link.decoder) stage.onOutput(link.decoder, f);
+        else f.close();
+      },
       error: (e) => {
-        if (this.decoder === dec) this.fail(new DecoderError(e.message));
+        const stage = link.stage;
+        if (stage && link.decoder && stage.decoder === link.decoder) stage.fail(new DecoderError(e.message));
       },
     });
+    link.decoder = dec;
+    this.link = link;
     // optimizeForLatency: FFmpeg frame threading otherwise holds a decoded frame back until
     // the next one arrives (measured: 2 of 30 VP8 frames held, i.e. +33 ms at 30 fps).
     dec.configure({ codec: CODEC_STRING[codec], optimizeForLatency: true });
@@ -178,6 +201,11 @@ export class DecoderStage<T> {
     const dec = this.decoder;
     this.decoder = undefined;
     this.codec = undefined;
+    if (this.link) {
+      this.link.stage = undefined;
+      this.link.decoder = undefined;
+      this.link = undefined;
+    }
     for (const v of this.inFlight.values()) {
       this.stats.skipped++;
       this.opts.onSkipped?.(v.tag, reason);

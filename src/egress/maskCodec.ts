@@ -83,6 +83,9 @@ export function encodeRle(src: Uint8Array): Uint8Array {
 
 export function decodeRle(src: Uint8Array, expectedLength: number): Uint8Array {
   if (src.length % 2 !== 0) throw new MaskCodecError('RLE payload has odd length');
+  // Checked before allocating: a 60-byte message declaring 4096×4096 would otherwise cost a
+  // 16 MiB buffer before failing (found by fuzzing). Each pair covers at most 255 pixels.
+  if ((src.length / 2) * 255 < expectedLength) throw new MaskCodecError(`RLE payload of ${src.length} bytes cannot cover ${expectedLength} pixels`);
   const out = new Uint8Array(expectedLength);
   let o = 0;
   for (let i = 0; i < src.length; i += 2) {

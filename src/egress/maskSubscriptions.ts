@@ -3,10 +3,12 @@
  * binary mask messages (maskCodec.ts), exactly what its data channel gets. The only way to
  * get the masks of a WHIP session; any session may have up to maxMaskSubscribers of them.
  *
- * Auth: when a WHIP token is configured, every subscription needs it, as
+ * Auth (src/signaling/auth.ts): when tokens are configured, every subscription needs one that
+ * may read this session (static token, the session's owner, or a `session:<id>` token), as
  * `Authorization: Bearer <token>` or `?token=<token>` (browsers cannot set WebSocket headers).
  * The request URL is never logged. Refusals happen before the upgrade, as plain HTTP:
- * 401 (token), 404 (no such session), 429 (subscriber limit).
+ * 401 (token missing/invalid), 403 (token for another session), 404 (no such session),
+ * 429 (subscriber limit).
  *
  * A subscriber may send text acks (`{"type":"ack","seq":n,"e2eMs":…}`), like the data channel.
  * When the session ends the socket is closed with code 1000 and the ByeReason as reason
@@ -31,8 +33,11 @@ export interface MaskSubscriptionDeps {
   readonly registry: SessionRegistry;
   readonly metrics: Metrics;
   readonly logger: Logger;
-  /** Whether the Authorization header or ?token= value is acceptable (WhipEndpoint.authorized). */
-  readonly authorized: (authorization: string | undefined, queryToken: string | undefined) => boolean;
+  /**
+   * Whether the request's token (Authorization header or ?token=) may read session
+   * `sessionId`'s masks (AccessControl.session): ok, or the status (401/403) and why not.
+   */
+  readonly authorized: (req: IncomingMessage, sessionId: string) => { ok: true } | { ok: false; status: 401 | 403; message: string; wwwAuthenticate: string };
   /** Subscribers admitted per session (config maxMaskSubscribers). */
   readonly maxPerSession: number;
 }
@@ -53,9 +58,9 @@ export class MaskSubscriptions {
 
   /** Handles an upgrade request whose path parseMasksPath() accepted. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, sessionId: string): void {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (!this.deps.authorized(req.headers.authorization, url.searchParams.get('token') ?? undefined)) {
-      return refuse(socket, 401, 'Unauthorized', 'WWW-Authenticate: Bearer realm="maskstream"\r\n');
+    const auth = this.deps.authorized(req, sessionId);
+    if (!auth.ok) {
+      return refuse(socket, auth.status, auth.status === 401 ? 'Unauthorized' : 'Forbidden', `WWW-Authenticate: ${auth.wwwAuthenticate}\r\n`);
     }
     const session = this.deps.registry.get(sessionId);
     if (!session || session.closed) return refuse(socket, 404, 'Not Found');

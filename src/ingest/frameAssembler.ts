@@ -5,25 +5,34 @@
  *  - a frame ends at its marker bit (or when the next timestamp starts); a gap inside it, a
  *    head that is missing or a payload that does not parse makes it `incomplete`/`corrupt`;
  *  - after any loss the reference chain is broken: delta frames are dropped
- *    (`waiting_keyframe`) and a keyframe is requested, again every `keyframeRetryMs` until
- *    one arrives (a PLI can be lost too);
+ *    (`waiting_keyframe`) and a keyframe is requested, again every `keyframeRetryMs` (500 ms)
+ *    until one arrives (a PLI can be lost too);
  *  - the first frame of a stream, and of a new SSRC, must be a keyframe;
  *  - frames above `maxFramePixels` (from the keyframe header / SPS) or `maxFrameBytes` are
- *    refused (`too_large`) before they reach the decoder.
+ *    refused (`too_large`) before they reach the decoder;
+ *  - stream changes (SSRC, picture size, RTP timestamp jumps, sequence resyncs) are reported
+ *    as `stream_event`s for the counters; the decoder copes with a new size at a keyframe.
  *
  * Pure: no timers, no I/O; time comes in as `nowMs`.
  */
 import type { ReorderOutput } from './rtpReorder.js';
-import type { AssemblerDropReason, AssemblerOutput, KeyframeReason, RtpIn, VideoCodecName } from './types.js';
+import type { AssemblerDropReason, AssemblerOutput, KeyframeReason, VideoCodecName } from './types.js';
 import { depacketizeVp8, DepacketizeError, type DepacketizedFrame } from './vp8Depacketizer.js';
 import { depacketizeH264 } from './h264Depacketizer.js';
+
+/** An RTP timestamp step larger than this either way is a jump, not frame pacing: 5 s at 90 kHz. */
+export const TIMESTAMP_JUMP_TICKS = 5 * 90_000;
 
 export interface AssemblerOptions {
   /** Largest picture accepted, px (width × height). */
   readonly maxFramePixels: number;
   /** Largest encoded frame accepted, bytes. */
   readonly maxFrameBytes?: number;
-  /** While waiting for a keyframe, ask again this often, ms. */
+  /**
+   * While waiting for a keyframe, ask again this often, ms. Default 500: a PLI lost on the
+   * way (5 % loss loses one in twenty) must not cost a whole second of masks, and an encoder
+   * answers a PLI within an RTT and a frame or two, so 500 ms does not flood it with requests.
+   */
   readonly keyframeRetryMs?: number;
 }
 
@@ -61,6 +70,8 @@ export class FrameAssembler {
   private ssrc: number | undefined;
   private extTimestampBase = 0;
   private lastTimestamp: number | undefined;
+  /** Timestamp of the last frame started (emitted or not), for jump detection. */
+  private lastStartTimestamp: number | undefined;
   private width: number | undefined;
   private height: number | undefined;
   private stats = {
@@ -73,7 +84,7 @@ export class FrameAssembler {
   constructor(readonly codec: VideoCodecName, opts: AssemblerOptions) {
     this.maxFramePixels = opts.maxFramePixels;
     this.maxFrameBytes = opts.maxFrameBytes ?? 4 * 1024 * 1024;
-    this.keyframeRetryMs = opts.keyframeRetryMs ?? 1000;
+    this.keyframeRetryMs = opts.keyframeRetryMs ?? 500;
     this.depacketize = codec === 'vp8' ? depacketizeVp8 : depacketizeH264;
   }
 
@@ -84,6 +95,7 @@ export class FrameAssembler {
       // are the head of the next one (the depacketizers check for a missing head). Either way
       // the reference chain is broken.
       if (this.cur) this.cur.broken ??= 'incomplete';
+      if (o.resync) out.push({ kind: 'stream_event', event: 'sequence_jump' });
       this.breakChain('loss', nowMs, out);
       return out;
     }
@@ -93,6 +105,8 @@ export class FrameAssembler {
       if (this.cur) this.dropFrame(this.cur, 'incomplete', out);
       this.cur = undefined;
       this.lastTimestamp = undefined;
+      this.lastStartTimestamp = undefined;
+      out.push({ kind: 'stream_event', event: 'ssrc_change' });
       this.breakChain('ssrc_change', nowMs, out);
     }
     this.ssrc = p.ssrc;
@@ -103,6 +117,10 @@ export class FrameAssembler {
       this.finish(prev, nowMs, out);
     }
     if (!this.cur) {
+      if (this.lastStartTimestamp !== undefined && Math.abs((p.timestamp - this.lastStartTimestamp) | 0) > TIMESTAMP_JUMP_TICKS) {
+        out.push({ kind: 'stream_event', event: 'timestamp_jump' });
+      }
+      this.lastStartTimestamp = p.timestamp;
       this.cur = { rtpTimestamp: p.timestamp, ssrc: p.ssrc, firstPacketMs: p.arrivalMs, payloads: [], bytes: 0, broken: undefined };
     }
     const f = this.cur;
@@ -178,6 +196,9 @@ export class FrameAssembler {
       this.waitingKeyframe = false;
       this.announced = false;
       this.stats.keyframes++;
+      if (this.width !== undefined && d.width !== undefined && (d.width !== this.width || d.height !== this.height)) {
+        out.push({ kind: 'stream_event', event: 'resolution_change' });
+      }
       if (d.width !== undefined) this.width = d.width;
       if (d.height !== undefined) this.height = d.height;
     }

@@ -12,8 +12,11 @@ import type { RtpIn } from './types.js';
 
 export type ReorderOutput =
   | { readonly kind: 'packet'; readonly packet: RtpIn }
-  /** `lost` packets were given up on just before the next packet out. */
-  | { readonly kind: 'gap'; readonly lost: number };
+  /**
+   * `lost` packets were given up on just before the next packet out; `resync`: the sequence
+   * jumped by more than maxJump (sender restart) and the buffer started over.
+   */
+  | { readonly kind: 'gap'; readonly lost: number; readonly resync?: true };
 
 export interface ReorderOptions {
   /** How long a hole is waited for before it is declared lost, ms. */
@@ -157,7 +160,7 @@ export class RtpReorderBuffer {
     this.stats.resyncs++;
     const dropped = this.held.size;
     this.held.clear();
-    out.push({ kind: 'gap', lost: dropped });
+    out.push({ kind: 'gap', lost: dropped, resync: true });
     this.next = this.highest = ext;
     this.emit(packet, out);
     return out;

@@ -43,8 +43,17 @@ export interface EncodedFrame {
 /** Why the assembler asks the sender for a keyframe (used as a metric label: keep the set closed). */
 export type KeyframeReason = 'start' | 'loss' | 'decoder_error' | 'ssrc_change' | 'timeout';
 
+/**
+ * Stream changes the assembler notices and recovers from (metric label: keep the set closed):
+ * a new SSRC, a keyframe of another size, an RTP timestamp step of more than 5 s either way,
+ * a sequence number jump the reorder buffer resynchronised on.
+ */
+export type StreamEvent = 'ssrc_change' | 'resolution_change' | 'timestamp_jump' | 'sequence_jump';
+
 export type AssemblerOutput =
   | { readonly kind: 'frame'; readonly frame: EncodedFrame }
+  /** Informational: counted, nothing to do (any keyframe request comes as its own output). */
+  | { readonly kind: 'stream_event'; readonly event: StreamEvent }
   | { readonly kind: 'keyframe_needed'; readonly reason: KeyframeReason }
   /** A frame that could not be assembled (missing packets, corrupt payload); counted as a drop. */
   | { readonly kind: 'frame_dropped'; readonly reason: AssemblerDropReason; readonly rtpTimestamp: number };

@@ -1,9 +1,10 @@
 /**
  * WHIP (RFC 9725) pieces that need no sockets: the trickle-ICE SDP fragment parser
  * (RFC 8840 `application/trickle-ice-sdpfrag`), `Link: rel="ice-server"` headers, bearer
- * token checks and media-type matching. whipEndpoint.ts is the HTTP adapter around them.
+ * token helpers (the rules are in auth.ts) and media-type matching; offer checks are in
+ * offerCheck.ts. whipEndpoint.ts is the HTTP adapter around them.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { safeEqual } from './auth.js';
 import { MAX_CANDIDATE_CHARS, MAX_SDP_CHARS } from './protocol.js';
 
 export const SDP_TYPE = 'application/sdp';
@@ -75,13 +76,6 @@ export function isIceRestart(frag: SdpFrag, current: { ufrag: string; pwd: strin
   return (frag.ufrag !== undefined && frag.ufrag !== current.ufrag) || (frag.pwd !== undefined && frag.pwd !== current.pwd);
 }
 
-/** Quick checks of an offer before a session is created: is it SDP, does it offer video. */
-export function precheckOffer(sdp: string): { ok: true } | { ok: false; reason: 'bad_request' | 'unsupported_offer'; message: string } {
-  if (!sdp.startsWith('v=0')) return { ok: false, reason: 'bad_request', message: 'the body is not an SDP offer (it must start with "v=0")' };
-  if (!/^m=video /m.test(sdp)) return { ok: false, reason: 'unsupported_offer', message: 'the offer has no video m-line (this endpoint ingests video)' };
-  return { ok: true };
-}
-
 /**
  * `Link` header values for RFC 9725 §4.6 ICE server configuration; TURN URLs carry the
  * static credential. Values are validated by config.ts (no quotes, commas or brackets).
@@ -99,16 +93,9 @@ export function hasMediaType(header: string | undefined, type: string): boolean 
   return (header ?? '').split(';')[0]!.trim().toLowerCase() === type;
 }
 
-/** The token of an `Authorization: Bearer …` header, or undefined. */
-export function bearerToken(header: string | undefined): string | undefined {
-  const m = /^Bearer +(\S+)\s*$/i.exec(header ?? '');
-  return m?.[1];
-}
+export { bearerToken } from './auth.js';
 
 /** Constant-time token comparison (hashes first, so lengths leak nothing either). */
 export function tokenMatches(presented: string | undefined, expected: string): boolean {
-  if (presented === undefined) return false;
-  const a = createHash('sha256').update(presented).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
+  return presented !== undefined && safeEqual(presented, expected);
 }

@@ -9,10 +9,12 @@
  *   DELETE  /whip/sessions/{id}   → 200, the session ends
  *   OPTIONS /whip, /whip/sessions/{id}   CORS preflight, Accept-Post / Accept-Patch
  *
- * Errors: 400 (not SDP, no video, unsupported codecs, bad fragment), 401 (bearer token),
- * 404 (unknown session), 405, 412 (If-Match differs from the ETag), 413 (body over
- * MAX_WHIP_BODY_BYTES), 415 (media type), 422 (ICE restart), 503 + Retry-After (full or
- * draining). Every body of an error is one line of text saying what to change.
+ * Errors: 400 (not SDP, no video, unsupported codecs, absurd declared size, too many
+ * candidates, bad fragment), 401 (bearer token missing, invalid or expired), 403 (the token
+ * lacks the scope: not `publish`, or not this session's owner), 404 (unknown session), 405,
+ * 412 (If-Match differs from the ETag), 413 (body over MAX_WHIP_BODY_BYTES), 415 (media type),
+ * 422 (ICE restart), 429 + Retry-After (per-IP session rate or count), 503 + Retry-After (full
+ * or draining). Every body of an error is one line of text saying what to change.
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -23,9 +25,11 @@ import { WHIP_CODES, WHIP_METHODS, type Metrics } from '../observability/metrics
 import { ServerDrainingError, ServerFullError, type SessionRegistry } from '../session/sessionRegistry.js';
 import { UnsupportedOfferError, type Session } from '../session/session.js';
 import { RETRY_AFTER_DRAINING_S, RETRY_AFTER_FULL_S } from './protocol.js';
+import { AccessControl, wwwAuthenticate } from './access.js';
+import type { AuthResult } from './auth.js';
+import { checkOffer, MAX_SESSION_CANDIDATES } from './offerCheck.js';
 import {
-  bearerToken, hasMediaType, iceServerLinks, isIceRestart, MAX_WHIP_BODY_BYTES, parseSdpFrag, precheckOffer, SDP_TYPE,
-  SDPFRAG_TYPE, SdpFragError, tokenMatches,
+  hasMediaType, iceServerLinks, isIceRestart, MAX_WHIP_BODY_BYTES, parseSdpFrag, SDP_TYPE, SDPFRAG_TYPE, SdpFragError,
 } from './whip.js';
 
 /** Response headers a cross-origin publisher page must be able to read. */
@@ -58,6 +62,8 @@ interface WhipResource {
   readonly session: Session;
   /** Identifies the ICE session (RFC 9725 §4.3.1); fixed, as ICE restarts are not supported. */
   readonly etag: string;
+  /** ICE candidates received so far (offer + PATCHes), bounded by MAX_SESSION_CANDIDATES. */
+  candidates: number;
 }
 
 export interface WhipDeps {
@@ -65,6 +71,7 @@ export interface WhipDeps {
   readonly config: Config;
   readonly metrics: Metrics;
   readonly logger: Logger;
+  readonly access: AccessControl;
 }
 
 export class WhipEndpoint {
@@ -93,13 +100,6 @@ export class WhipEndpoint {
     return `${this.deps.config.publicUrl}/whip/sessions/${id}`;
   }
 
-  /** Whether a request carries the configured bearer token (always true when none is configured). */
-  authorized(header: string | undefined, queryToken?: string): boolean {
-    const token = this.deps.config.whipToken;
-    if (!token) return true;
-    return tokenMatches(bearerToken(header) ?? queryToken, token);
-  }
-
   private instrument(req: Request, res: Response): void {
     const method = req.method as (typeof WHIP_METHODS)[number];
     if (!WHIP_METHODS.includes(method)) return;
@@ -121,14 +121,19 @@ export class WhipEndpoint {
     res.status(status).type('text/plain; charset=utf-8').send(message + '\n');
   }
 
-  /** Sends 401 unless the request is authorized; returns whether it may go on. */
-  private checkAuth(req: Request, res: Response): boolean {
-    if (this.authorized(req.headers.authorization)) return true;
-    const presented = req.headers.authorization !== undefined;
-    res.set('WWW-Authenticate', presented ? 'Bearer realm="maskstream", error="invalid_token"' : 'Bearer realm="maskstream"');
+  /**
+   * Sends 401/403 unless the request's bearer token may do this (create a session, or manage
+   * session `id`); returns the verdict, ok or not.
+   */
+  private checkAuth(req: Request, res: Response, sessionId?: string): AuthResult {
+    const token = AccessControl.requestToken(req, false);
+    const { access } = this.deps;
+    const r = sessionId === undefined ? access.publish('whip', token) : access.session('whip', token, sessionId, 'manage');
+    if (r.ok) return r;
+    res.set('WWW-Authenticate', wwwAuthenticate(r));
     if (req.method === 'POST') this.deps.metrics.refuse('unauthorized');
-    this.text(res, 401, presented ? 'the bearer token is not valid for this endpoint' : 'this endpoint needs "Authorization: Bearer <token>"');
-    return false;
+    this.text(res, r.status, r.message);
+    return r;
   }
 
   private guard(res: Response, p: Promise<void>): void {
@@ -147,7 +152,8 @@ export class WhipEndpoint {
       res.set('Accept-Post', SDP_TYPE);
       // ICE servers (with TURN credentials) only to an authorized, non-preflight OPTIONS (RFC 9725 §4.6).
       const preflight = req.headers['access-control-request-method'] !== undefined;
-      if (!preflight && this.deps.config.whipToken && this.authorized(req.headers.authorization)) this.appendIceLinks(res);
+      const { auth } = this.deps.access;
+      if (!preflight && auth.required('whip') && auth.authenticate('whip', AccessControl.requestToken(req, false)).ok) this.appendIceLinks(res);
     } else {
       res.set('Accept-Patch', SDPFRAG_TYPE);
     }
@@ -172,8 +178,9 @@ export class WhipEndpoint {
 
   private async post(req: Request, res: Response): Promise<void> {
     this.cors(req, res);
-    if (!this.checkAuth(req, res)) return;
-    const { registry, metrics } = this.deps;
+    const auth = this.checkAuth(req, res);
+    if (!auth.ok) return;
+    const { registry, metrics, access } = this.deps;
     if (!hasMediaType(req.headers['content-type'], SDP_TYPE)) {
       metrics.refuse('bad_request');
       return this.text(res, 415, `send the offer with Content-Type: ${SDP_TYPE}`);
@@ -187,18 +194,29 @@ export class WhipEndpoint {
       res.set('Connection', 'close'); // the rest of the body is not read
       return this.text(res, 413, `${e.message}; an SDP offer is a few kB`);
     }
-    const pre = precheckOffer(offer);
-    if (!pre.ok) {
-      metrics.refuse(pre.reason);
-      return this.text(res, 400, pre.message);
+    const problem = checkOffer(offer, { maxFramePixels: this.deps.config.maxFramePixels });
+    if (problem) {
+      metrics.refuse(problem.kind === 'no_video' || problem.kind === 'unsupported_codec' || problem.kind === 'resolution_too_large' ? 'unsupported_offer' : 'bad_request');
+      return this.text(res, 400, problem.message);
+    }
+    const admission = access.admitIp(access.clientIp(req));
+    if (!admission.ok) {
+      res.set('Retry-After', String(admission.retryAfterS));
+      return this.text(res, 429, admission.message);
     }
     let session: Session;
     try {
-      session = registry.create(() => this.resources.delete(session.id), 'whip');
+      session = registry.create(() => {
+        admission.release();
+        access.auth.releaseOwner(session.id);
+        this.resources.delete(session.id);
+      }, 'whip');
     } catch (e) {
+      admission.release();
       if (e instanceof ServerFullError) return this.unavailable(res, e);
       throw e;
     }
+    access.auth.bindOwner(session.id, auth.principal);
     let answer: string;
     try {
       answer = await session.answer(offer);
@@ -212,7 +230,7 @@ export class WhipEndpoint {
     }
     if (session.closed) return this.text(res, 503, 'the session ended while it was being answered (server shutting down?); retry');
     const etag = `"${randomBytes(12).toString('base64url')}"`;
-    this.resources.set(session.id, { session, etag });
+    this.resources.set(session.id, { session, etag, candidates: offer.split('\na=candidate:').length - 1 });
     res.status(201).set({ 'Content-Type': SDP_TYPE, Location: this.sessionUrl(session.id), ETag: etag, 'Accept-Patch': SDPFRAG_TYPE });
     this.appendIceLinks(res);
     res.send(answer);
@@ -220,7 +238,7 @@ export class WhipEndpoint {
 
   private async patch(req: Request, res: Response): Promise<void> {
     this.cors(req, res);
-    if (!this.checkAuth(req, res)) return;
+    if (!this.checkAuth(req, res, String(req.params.id)).ok) return;
     const resource = this.resources.get(String(req.params.id));
     if (!resource || resource.session.closed) return this.text(res, 404, 'no such WHIP session (it ended, or lives on another instance)');
     if (!hasMediaType(req.headers['content-type'], SDPFRAG_TYPE)) return this.text(res, 415, `send trickled candidates with Content-Type: ${SDPFRAG_TYPE}`);
@@ -245,6 +263,10 @@ export class WhipEndpoint {
     if (isIceRestart(frag, resource.session.remoteIce)) {
       return this.text(res, 422, 'ICE restarts (new ice-ufrag/ice-pwd) are not supported: DELETE this session and POST a new offer');
     }
+    resource.candidates += frag.candidates.length;
+    if (resource.candidates > MAX_SESSION_CANDIDATES) {
+      return this.text(res, 400, `more than ${MAX_SESSION_CANDIDATES} ICE candidates for this session; the rest are refused`);
+    }
     for (const c of frag.candidates) {
       try {
         await resource.session.addCandidate(c);
@@ -257,7 +279,7 @@ export class WhipEndpoint {
 
   private delete(req: Request, res: Response): void {
     this.cors(req, res);
-    if (!this.checkAuth(req, res)) return;
+    if (!this.checkAuth(req, res, String(req.params.id)).ok) return;
     const resource = this.resources.get(String(req.params.id));
     if (!resource) return this.text(res, 404, 'no such WHIP session (it ended, or lives on another instance)');
     resource.session.close('bye');

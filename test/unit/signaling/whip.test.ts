@@ -1,7 +1,10 @@
 import { expect } from 'chai';
 import {
-  bearerToken, hasMediaType, iceServerLinks, isIceRestart, MAX_FRAG_CANDIDATES, parseSdpFrag, precheckOffer, SdpFragError, tokenMatches,
+  bearerToken, hasMediaType, iceServerLinks, isIceRestart, MAX_FRAG_CANDIDATES, parseSdpFrag, SdpFragError, tokenMatches,
 } from '../../../src/signaling/whip.js';
+import { checkOffer } from '../../../src/signaling/offerCheck.js';
+
+const LIMITS = { maxFramePixels: 1920 * 1088 };
 
 // RFC 8840 §4.4 style fragment, as a browser trickles it.
 const FRAG = [
@@ -47,10 +50,10 @@ describe('WHIP helpers (RFC 9725 / RFC 8840)', () => {
     expect(isIceRestart(parseSdpFrag(FRAG), undefined)).to.equal(false);
   });
 
-  it('prechecks offers: SDP at all, and a video m-line', () => {
-    expect(precheckOffer('v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n')).to.deep.equal({ ok: true });
-    expect(precheckOffer('{"sdp":1}')).to.include({ ok: false, reason: 'bad_request' });
-    expect(precheckOffer('v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n')).to.include({ ok: false, reason: 'unsupported_offer' });
+  it('prechecks offers: SDP at all, and a video m-line with a supported codec (offerCheck.ts)', () => {
+    expect(checkOffer('v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 VP8/90000\r\n', LIMITS)).to.equal(undefined);
+    expect(checkOffer('{"sdp":1}', LIMITS)).to.include({ kind: 'not_sdp' });
+    expect(checkOffer('v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n', LIMITS)).to.include({ kind: 'no_video' });
   });
 
   it('writes RFC 9725 ICE server Link values, with credentials on TURN only', () => {
