@@ -14,15 +14,19 @@ export interface Config {
   readonly model: ModelName;
   /** Inference backend: auto = tensorflow-gpu → tensorflow → wasm → cpu. */
   readonly backend: 'auto' | BackendName;
-  /** Temporal stage. `none` = pass-through (attention lands with issue #3). */
+  /**
+   * Temporal stage: none (per-frame), ema, attention (non-parametric read of the ring buffer),
+   * attention-learned (the read fused by the trained gate, models/temporal-fusion.json). Default
+   * attention-learned: the best J and dtSSD of `npm run bench:quality` (README, Temporal attention).
+   */
   readonly temporal: TemporalMode;
-  /** Frames kept in each session's feature ring buffer. */
+  /** Frames kept in each session's feature ring buffer (4: what the fusion head was trained with; 8 costs 2× the read for +0.005 J). */
   readonly ringSize: number;
   /** Concurrent sessions admitted; more are refused with `server_full`. */
   readonly maxSessions: number;
   /**
    * Inference threads, one engine (model copy, ≈ 0.4 MB of weights) each; 0 = by backend:
-   * tensorflow/tensorflow-gpu 1, wasm/cpu one per core minus one (measured: docs/performance.md).
+   * tensorflow/tensorflow-gpu 1, wasm/cpu one per core (measured: docs/performance.md).
    */
   readonly inferenceWorkers: number;
   /**
@@ -107,8 +111,8 @@ export const DEFAULTS: Config = Object.freeze({
   host: '0.0.0.0',
   model: 'meet',
   backend: 'auto',
-  temporal: 'none',
-  ringSize: 8,
+  temporal: 'attention-learned',
+  ringSize: 4,
   maxSessions: 4,
   inferenceWorkers: 0,
   maxBatch: 0,

@@ -153,21 +153,28 @@ export class FusionHead {
         pool(x.frameDiff),
         pool(tf.abs(tf.sub(p, r))),
       ], 2) as tf.Tensor3D; // [gh, gw, inputs]
-      const hid = tf.relu(tf.add(tf.conv2d(feats, this.w1, 1, 'same'), this.b1)).reshape([gh * gw, this.hidden]);
+      // 1×1: a plain matrix product (conv2d's filter gradient, Conv2DBackpropFilter, is missing on wasm).
+      const pre = this.kernel === 1
+        ? tf.matMul(feats.reshape([gh * gw, FUSION_INPUTS.length]), this.w1.reshape([FUSION_INPUTS.length, this.hidden]))
+        : tf.conv2d(feats, this.w1, 1, 'same').reshape([gh * gw, this.hidden]);
+      const hid = tf.relu(tf.add(pre, this.b1));
       const gateLow = tf.sigmoid(tf.add(tf.matMul(hid, this.w2), this.b2)).reshape([gh, gw, 1]) as tf.Tensor3D;
       // Bilinear upsampling as two constant matrix products (A_h · G · A_wᵀ): same result as
       // resizeBilinear with half-pixel centres, but differentiable on every backend (tfjs
       // 4.22's ResizeBilinear gradient returns a transposed shape for non-square images).
-      const gate = tf.matMul(tf.matMul(this.upMatrix(H, gh), gateLow.reshape([gh, gw])), this.upMatrix(W, gw), false, true);
+      const gate = tf.matMul(tf.matMul(this.upMatrix(H, gh), gateLow.reshape([gh, gw])), this.upMatrix(W, gw, true));
       return tf.add(L, tf.mul(tf.mul(gate, MAX_MEMORY_WEIGHT), R)) as tf.Tensor2D;
     });
   }
 
   private readonly upCache = new Map<string, tf.Tensor2D>();
 
-  /** [dst, src] bilinear interpolation weights (half-pixel centres, clamped edges); cached, owned. */
-  private upMatrix(dst: number, src: number): tf.Tensor2D {
-    const key = `${dst}>${src}`;
+  /**
+   * [dst, src] bilinear interpolation weights (half-pixel centres, clamped edges), or [src, dst]
+   * when `transposed` (built transposed: a transposeB matMul is ~9× slower on wasm); cached, owned.
+   */
+  private upMatrix(dst: number, src: number, transposed = false): tf.Tensor2D {
+    const key = `${dst}>${src}${transposed ? 'T' : ''}`;
     let m = this.upCache.get(key);
     if (!m) {
       const a = new Float32Array(dst * src);
@@ -175,10 +182,11 @@ export class FusionHead {
         const s = Math.min(src - 1, Math.max(0, ((i + 0.5) * src) / dst - 0.5));
         const i0 = Math.floor(s);
         const i1 = Math.min(src - 1, i0 + 1);
-        a[i * src + i0]! += 1 - (s - i0);
-        a[i * src + i1]! += s - i0;
+        const at = (j: number) => (transposed ? j * dst + i : i * src + j);
+        a[at(i0)]! += 1 - (s - i0);
+        a[at(i1)]! += s - i0;
       }
-      m = tf.keep(tf.tensor2d(a, [dst, src]));
+      m = tf.keep(tf.tensor2d(a, transposed ? [src, dst] : [dst, src]));
       this.upCache.set(key, m);
     }
     return m;
