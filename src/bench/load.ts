@@ -1,5 +1,5 @@
 /**
- * Load benchmark: `npm run bench:load -- --streams 2 --seconds 30 --resolution 640x480 --fps 30
+ * Load benchmark: `npm run bench:load -- [--backend auto|tensorflow-gpu|…] [--model meet|selfie] --streams 2 --seconds 30 --resolution 640x480 --fps 30
  * [--temporal attention] [--workers 0] [--max-batch 0] [--batch-window-ms 4] [--warmup 5]
  * [--baseline naive|none] [--ceiling yes|no] [--clip synth|vtest] [--sample-every 1] [--label x]`
  *
@@ -29,7 +29,10 @@ import { fileURLToPath } from 'node:url';
 import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { startServer, type RunningServer } from '../main.js';
 import { DEFAULTS } from '../config.js';
-import { TEMPORAL_MODES, type TemporalMode } from '../inference/types.js';
+import { TEMPORAL_MODES, type BackendName, type ModelName, type TemporalMode } from '../inference/types.js';
+import { AUTO_ORDER as BACKENDS } from '../inference/backend.js';
+
+const MODELS: readonly ModelName[] = ['meet', 'selfie'];
 import { writeClipY4m, rng } from '../testing/synthClip.js';
 import { EventLoopLag, type LagSnapshot } from '../observability/eventLoopLag.js';
 import { projectRoot } from '../paths.js';
@@ -43,6 +46,8 @@ class UsageError extends Error {
 }
 
 interface Options {
+  readonly backend: 'auto' | BackendName;
+  readonly model: ModelName;
   readonly streams: number[];
   readonly seconds: number;
   readonly warmup: number;
@@ -73,7 +78,7 @@ function parseArgs(argv: readonly string[]): Options {
     if (eq > 0) a.set(k.slice(2, eq), k.slice(eq + 1));
     else a.set(k.slice(2), argv[++i] ?? '');
   }
-  const known = ['streams', 'seconds', 'warmup', 'resolution', 'fps', 'temporal', 'workers', 'max-batch', 'batch-window-ms', 'baseline', 'ceiling', 'clip', 'bitrate', 'sample-every', 'label', 'out', 'naive-max-waiting'];
+  const known = ['backend', 'model', 'streams', 'seconds', 'warmup', 'resolution', 'fps', 'temporal', 'workers', 'max-batch', 'batch-window-ms', 'baseline', 'ceiling', 'clip', 'bitrate', 'sample-every', 'label', 'out', 'naive-max-waiting'];
   for (const k of a.keys()) if (!known.includes(k)) throw new UsageError(`unknown flag --${k} (known: ${known.map((x) => '--' + x).join(' ')})`);
   const num = (k: string, def: number, min: number, max: number) => {
     const v = a.has(k) ? Number(a.get(k)) : def;
@@ -86,11 +91,17 @@ function parseArgs(argv: readonly string[]): Options {
   if (!res || Number(res[1]) % 2 || Number(res[2]) % 2) throw new UsageError('--resolution must be WxH with even numbers, e.g. 640x480');
   const temporal = (a.get('temporal') ?? DEFAULTS.temporal) as TemporalMode;
   if (!(TEMPORAL_MODES as readonly string[]).includes(temporal)) throw new UsageError(`--temporal must be one of ${TEMPORAL_MODES.join(', ')}`);
+  const backend = a.get('backend') ?? DEFAULTS.backend;
+  if (!(['auto', ...BACKENDS] as string[]).includes(backend)) throw new UsageError(`--backend must be auto or one of ${BACKENDS.join(', ')}`);
+  const model = a.get('model') ?? DEFAULTS.model;
+  if (!(MODELS as readonly string[]).includes(model)) throw new UsageError(`--model must be one of ${MODELS.join(', ')}`);
   const baseline = a.get('baseline') ?? 'naive';
   if (baseline !== 'naive' && baseline !== 'none') throw new UsageError('--baseline must be naive or none');
   const clip = a.get('clip') ?? 'synth';
   if (clip !== 'synth' && clip !== 'vtest') throw new UsageError('--clip must be synth or vtest');
   return {
+    backend: backend as Options['backend'],
+    model: model as ModelName,
     streams,
     seconds: num('seconds', 30, 1, 7200),
     warmup: num('warmup', 5, 0, 600),
@@ -194,7 +205,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function runScenario(o: Options, spec: ScenarioSpec, clipPath: string): Promise<ScenarioResult> {
   const server = await startServer({
     port: 0, host: '127.0.0.1', logLevel: 'warn',
-    temporal: o.temporal, inferenceWorkers: o.workers, maxBatch: o.maxBatch, batchWindowMs: o.batchWindowMs,
+    backend: o.backend, model: o.model, temporal: o.temporal, inferenceWorkers: o.workers, maxBatch: o.maxBatch, batchWindowMs: o.batchWindowMs,
     pipelineMode: spec.mode, maxSessions: Math.max(4, spec.streams), admissionMaxLoad: 0,
   });
   const children: ReturnType<typeof fork>[] = [];
@@ -403,7 +414,7 @@ async function scenarioChild(arg: string): Promise<void> {
 
 async function runCeiling(o: Options): Promise<CeilingResult> {
   const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'ceiling.js');
-  const out = execFileSync(process.execPath, [script, JSON.stringify({ model: DEFAULTS.model, backend: DEFAULTS.backend, temporal: o.temporal, ringSize: DEFAULTS.ringSize, width: o.width, height: o.height, frames: 300 })], { encoding: 'utf8', maxBuffer: 16 << 20 });
+  const out = execFileSync(process.execPath, [script, JSON.stringify({ model: o.model, backend: o.backend, temporal: o.temporal, ringSize: DEFAULTS.ringSize, width: o.width, height: o.height, frames: 300 })], { encoding: 'utf8', maxBuffer: 16 << 20 });
   return JSON.parse(out.trim().split('\n').pop()!) as CeilingResult;
 }
 
@@ -413,7 +424,7 @@ function scenarioMarkdown(o: Options, r: ScenarioResult): string {
   const lines = [
     `### ${r.streams} stream${r.streams > 1 ? 's' : ''}, ${r.mode === 'pool' ? 'this design' : 'naive baseline'} (${pipeline})`,
     '',
-    `${o.width}×${o.height} VP8 @ ${o.fps} fps, model meet on ${r.backend}, temporal ${r.temporal}; ${r.stoppedEarlyAtS ?? o.seconds} s measured after ${o.warmup} s warm-up${r.stoppedEarlyAtS !== undefined ? ` (stopped early: ${s.waitingMax} frames queued)` : ''}.`,
+    `${o.width}×${o.height} VP8 @ ${o.fps} fps, model ${o.model} on ${r.backend}, temporal ${r.temporal}; ${r.stoppedEarlyAtS ?? o.seconds} s measured after ${o.warmup} s warm-up${r.stoppedEarlyAtS !== undefined ? ` (stopped early: ${s.waitingMax} frames queued)` : ''}.`,
     '',
     streamTable(r.perStream, r.all),
     '',

