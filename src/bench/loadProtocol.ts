@@ -17,6 +17,11 @@ export interface PublisherConfig {
   readonly warmupFrames: number;
   /** VP8 target bitrate, bit/s. */
   readonly bitrate: number;
+  /**
+   * If set, send the masks received so far as a `progress` message this often, ms (they are then
+   * not repeated in `result`); long runs (the soak) use it to watch the stream over time.
+   */
+  readonly progressEveryMs?: number;
 }
 
 /** benchmark → publisher: start sending at this wall-clock time (Date.now() ms). */
@@ -54,7 +59,16 @@ export interface PublisherResult {
   readonly rssBytes: number;
 }
 
+/** Masks received since the previous progress message (only with `progressEveryMs`). */
+export interface PublisherProgress {
+  readonly type: 'progress';
+  readonly framesSent: number;
+  readonly masks: MaskRecord[];
+  readonly rssBytes: number;
+}
+
 export type FromPublisher =
   | { readonly type: 'connected'; readonly sessionId: string }
+  | PublisherProgress
   | PublisherResult
   | { readonly type: 'failed'; readonly error: string };

@@ -108,8 +108,12 @@ async function main(): Promise<void> {
         wallAtWindow = performance.now();
       }
     }, 5);
+    const progress = config.progressEveryMs
+      ? setInterval(() => send({ type: 'progress', framesSent: pub.framesSent, masks: masks.splice(0), rssBytes: process.memoryUsage().rss }), config.progressEveryMs)
+      : undefined;
     await pub.run();
     clearInterval(poll);
+    clearInterval(progress);
     const cpuEnd = treeCpuMs();
     wallEnd = performance.now();
     // Masks still on their way (the naive baseline's queue can hold many seconds).

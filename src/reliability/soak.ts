@@ -1,10 +1,12 @@
 /**
- * `npm run soak -- [--minutes 30] [--streams 2] [--interval-s 60] [--codec vp8|h264]
+ * `npm run soak -- [--minutes 30] [--streams 2] [--interval-s 60] [--codec vp8] [--temporal mode]
  *                  [--width 640] [--height 480] [--fps 30] [--no-gc] [--out artifacts/soak.json]`
  *
- * Long run of the real server on 127.0.0.1 with N werift publishers in this process, each one
- * session for the whole run (a clip of a person, encoded live). Every interval it prints and
- * records: RSS and heap of the process (server and publishers together), the inference
+ * Long run of the real server on 127.0.0.1 with N werift publishers, each in its own child
+ * process (the load benchmark's publisher, src/bench/loadPublisher.ts: a clip of a person,
+ * encoded live with libvpx in realtime mode) and one session for the whole run, so the memory
+ * figures are the server's alone. Every interval it prints and records: RSS and heap of the
+ * server process (with its inference worker threads), the inference
  * worker's tensors, libuv handles (UDP sockets), open fds, sessions, masks/s per stream and the
  * end-to-end latency percentiles (frame sent → mask received) of the interval, and the load
  * average. Before each sample a full GC runs (one pause a minute; `--no-gc` skips it), so
@@ -12,13 +14,16 @@
  * the publishers leave, whether sessions, tensors, UDP sockets and fds are back to baseline.
  * The JSON report goes to --out.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { fork } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { startServer } from '../main.js';
-import { WeriftPublisher } from '../testing/weriftPublisher.js';
-import { generateClip } from '../testing/synthClip.js';
+import { writeClipY4m } from '../testing/synthClip.js';
+import { TEMPORAL_MODES, type TemporalMode } from '../inference/types.js';
+import type { FromPublisher, MaskRecord, ToPublisher } from '../bench/loadProtocol.js';
 import { percentile } from '../bench/stats.js';
 import { projectRoot } from '../paths.js';
 import { fullGc, grownHandles, settle, snapshot } from './resources.js';
@@ -75,19 +80,66 @@ async function main(): Promise<void> {
   const fps = Number(arg('fps', '30'));
   const out = path.resolve(projectRoot(), arg('out', 'artifacts/soak.json'));
   const gc = !process.argv.includes('--no-gc');
+  const temporalArg = arg('temporal', '');
+  if (temporalArg && !(TEMPORAL_MODES as readonly string[]).includes(temporalArg)) throw new Error(`--temporal must be one of ${TEMPORAL_MODES.join(', ')}`);
+  const temporal = temporalArg as TemporalMode | '';
   if (!(minutes > 0) || !(streams >= 1) || !(intervalS >= 1)) throw new Error('--minutes > 0, --streams ≥ 1, --interval-s ≥ 1');
 
-  const clip = await generateClip({ frames: 150, width, height, fps, speedPxPerFrame: 4, seed: 5 });
-  const server = await startServer({ port: 0, host: '127.0.0.1', logLevel: 'warn', maxSessions: Math.max(4, streams), ipMaxSessions: 0, ipSessionsPerMinute: 0 });
+  if (codec !== 'vp8') throw new Error('the soak publishers send VP8 (libvpx realtime in ffmpeg)');
+  const clipDir = path.join(projectRoot(), '.cache', 'soak');
+  mkdirSync(clipDir, { recursive: true });
+  const clipPath = path.join(clipDir, `clip-synth-${width}x${height}-${fps}.y4m`);
+  if (!existsSync(clipPath)) await writeClipY4m(clipPath, { frames: 150, width, height, fps, speedPxPerFrame: 4, seed: 5 });
+  const server = await startServer({ port: 0, host: '127.0.0.1', logLevel: 'warn', ...(temporal ? { temporal } : {}), maxSessions: Math.max(4, streams), ipMaxSessions: 0, ipSessionsPerMinute: 0 });
   fullGc();
   const base = { ...snapshot(), tensors: (await server.inference.memory()).numTensors };
-  console.log(`soak: ${streams} × ${codec.toUpperCase()} ${width}×${height} @ ${fps} fps for ${minutes} min, sample every ${intervalS} s${gc ? ' after a full GC' : ''}; backend ${server.engineInfo.backend}, model ${server.engineInfo.model}; ${os.cpus().length} CPUs, Node ${process.version}`);
+  console.log(`soak: ${streams} × ${codec.toUpperCase()} ${width}×${height} @ ${fps} fps for ${minutes} min, sample every ${intervalS} s${gc ? ' after a full GC' : ''}; backend ${server.engineInfo.backend}, model ${server.engineInfo.model}, temporal ${server.config.temporal}; ${os.cpus().length} CPUs, Node ${process.version}; publishers in ${streams} child processes`);
   console.log(`baseline: rss ${r1(base.rssBytes / MiB)} MiB, tensors ${base.tensors}, handles ${JSON.stringify(base.handles)}, fds ${base.fds}`);
 
   const totalFrames = Math.round(minutes * 60 * fps);
-  const pubs = Array.from({ length: streams }, () => new WeriftPublisher({ url: server.url, codec, frames: clip.frames, fps, totalFrames }));
-  for (const p of pubs) await p.connect();
-  const runs = pubs.map((p) => p.run());
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bench', 'loadPublisher.js');
+  /** Masks received per stream since the last sample. */
+  const pending: MaskRecord[][] = Array.from({ length: streams }, () => []);
+  const sentBy = new Array<number>(streams).fill(0);
+  const errors: string[] = [];
+  const children = Array.from({ length: streams }, () => fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  const connected: Promise<void>[] = [];
+  const finished: Promise<void>[] = [];
+  children.forEach((child, i) => {
+    let onConnected!: () => void;
+    let onFailed!: (e: Error) => void;
+    connected.push(new Promise<void>((resolve, reject) => {
+      onConnected = resolve;
+      onFailed = reject;
+    }));
+    finished.push(new Promise<void>((resolve) => {
+      child.on('message', (m: FromPublisher) => {
+        if (m.type === 'connected') onConnected();
+        else if (m.type === 'progress') {
+          for (const r of m.masks) pending[i]!.push(r);
+          sentBy[i] = m.framesSent;
+        } else if (m.type === 'result') {
+          for (const r of m.masks) pending[i]!.push(r);
+          sentBy[i] = m.framesSent;
+          errors.push(...m.errors.map((e) => `publisher ${i + 1}: ${e}`));
+          resolve();
+        } else if (m.type === 'failed') {
+          errors.push(`publisher ${i + 1}: ${m.error}`);
+          onFailed(new Error(`publisher ${i + 1}: ${m.error}`));
+          resolve();
+        }
+      });
+      child.on('exit', (code) => {
+        if (code) errors.push(`publisher ${i + 1} exited with code ${code}`);
+        onFailed(new Error(`publisher ${i + 1} exited with code ${code}`));
+        resolve();
+      });
+    }));
+    child.send({ type: 'config', url: server.url, clipPath, fps, totalFrames, warmupFrames: 0, bitrate: 800_000, progressEveryMs: 2000 } satisfies ToPublisher);
+  });
+  await Promise.all(connected);
+  const startEpoch = Date.now() + 300;
+  children.forEach((c, i) => c.send({ type: 'start', atEpochMs: startEpoch + i * 11 } satisfies ToPublisher));
   const started = performance.now();
   const samples: Sample[] = [];
   const allE2e: number[] = [];
@@ -103,12 +155,11 @@ async function main(): Promise<void> {
     last = now;
     const e2e: number[] = [];
     const rates: number[] = [];
-    for (const p of pubs) {
-      // Drain the publisher's mask list: it keeps every mask (with its alpha) otherwise.
-      const got = p.masks.splice(0);
+    for (let i = 0; i < streams; i++) {
+      const got = pending[i]!.splice(0);
       totalMasks += got.length;
       rates.push(r1(got.length / dt));
-      for (const m of got) if (m.e2eMs >= 0) e2e.push(m.e2eMs);
+      for (const m of got) if (m[1] >= 0) e2e.push(m[1]);
     }
     for (const v of e2e) allE2e.push(v);
     if (gc) fullGc();
@@ -132,11 +183,14 @@ async function main(): Promise<void> {
     samples.push(s);
     console.log(`| ${s.tMin} | ${s.rssMiB} | ${s.heapMiB} | ${s.buffersMiB} | ${s.tensors} | ${s.handles} | ${s.udpSockets} | ${s.fds} | ${s.sessions} | ${s.fps.join(' / ')} | ${s.e2eP50} / ${s.e2eP95} / ${s.e2eP99} | ${s.load1} |`);
   }
-  await Promise.all(runs);
-  for (const p of pubs) totalMasks += p.masks.splice(0).length;
-  const sent = pubs.reduce((n, p) => n + p.framesSent, 0);
-  const errors = pubs.flatMap((p) => p.errors);
-  for (const p of pubs) await p.close();
+  // The publishers have sent their last frame; they report, then leave on `stop`.
+  let giveUp: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.all(finished), new Promise((r) => (giveUp = setTimeout(r, 20_000)))]);
+  clearTimeout(giveUp);
+  for (const p of pending) totalMasks += p.splice(0).length;
+  const sent = sentBy.reduce((a, b) => a + b, 0);
+  for (const c of children) if (c.connected) c.send({ type: 'stop' } satisfies ToPublisher);
+  await Promise.all(children.map((c) => (c.exitCode !== null ? undefined : new Promise((r) => c.once('exit', r)))));
 
   // After the publishers leave: back to baseline?
   const sessionsGone = await settle(() => server.registry.size === 0, 10_000);
@@ -150,7 +204,7 @@ async function main(): Promise<void> {
   const rssSlopeMiBPerHour = r1(slope(warm.map((s) => s.tMin), warm.map((s) => s.rssMiB)) * 60);
   const allFps = samples.flatMap((s) => s.fps);
   const summary = {
-    minutes, streams, codec, width, height, fps, backend: server.engineInfo.backend, model: server.engineInfo.model,
+    minutes, streams, codec, width, height, fps, temporal: server.config.temporal, publishers: 'child processes', backend: server.engineInfo.backend, model: server.engineInfo.model,
     cpus: os.cpus().length, loadAvgAtEnd: os.loadavg().map((v) => Math.round(v * 100) / 100),
     framesSent: sent, masks: totalMasks, maskRatio: r1((100 * totalMasks) / Math.max(1, sent)),
     fpsPerStream: { mean: r1(allFps.reduce((a, b) => a + b, 0) / Math.max(1, allFps.length)), min: Math.min(...allFps), max: Math.max(...allFps) },
