@@ -1,6 +1,10 @@
 /**
- * Offline validation of k8s/ (no cluster here): every YAML document parses (yaml), has
- * apiVersion/kind/metadata and its kind's required fields, cross-references resolve (selectors,
+ * Offline validation of k8s/ (no cluster, no kubectl here). Every YAML document parses (yaml) and
+ * is validated against the OpenAPI/JSON schema of its apiVersion and kind from kubernetes-models
+ * (Kubernetes' own OpenAPI spec) and its CRD packages @kubernetes-models/prometheus-operator and
+ * @kubernetes-models/gateway-api — types, enums, patterns and required fields, plus unknown fields
+ * as `kubectl apply --validate=strict` rejects them; a kind without a published schema must be
+ * listed in NO_SCHEMA with the reason. On top of that: cross-references resolve (selectors,
  * Secrets, Services, Gateway hierarchy), the ConfigMap passes the server's own config parser,
  * drain fits in the grace period, and every metric name in the PromQL of the alert rules, the
  * Grafana dashboard and the autoscaler exists in METRIC_CATALOG with documented labels — parsed
@@ -14,6 +18,17 @@ import { parser as promql } from '@prometheus-io/lezer-promql';
 import { projectRoot } from '../../../src/paths.js';
 import { DEFAULTS, describeConfig, loadConfig } from '../../../src/config.js';
 import { METRIC_CATALOG } from '../../../src/observability/metrics.js';
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import { Namespace } from 'kubernetes-models/v1/Namespace';
+import { Secret } from 'kubernetes-models/v1/Secret';
+import { Service } from 'kubernetes-models/v1/Service';
+import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { PodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor';
+import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
+import { Gateway } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/Gateway';
+import { GatewayClass } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/GatewayClass';
 
 const K8S = path.join(projectRoot(), 'k8s');
 /** Labels Prometheus adds to every scraped series (target labels), usable in any selector. */
@@ -22,6 +37,79 @@ const TARGET_LABELS = new Set(['namespace', 'pod', 'container', 'job', 'instance
 const EXTERNAL_METRICS = new Set(['up']);
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** A kubernetes-models class: its statics name the kind, its validate() runs the schema's validator. */
+interface ModelClass {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly prototype: { validate(): void };
+}
+/** The schema for each `apiVersion kind` used in k8s/ (a document of any other kind fails unless in NO_SCHEMA). */
+const SCHEMAS = new Map<string, ModelClass>(
+  [Namespace, ConfigMap, Secret, Service, Deployment, PodDisruptionBudget, HorizontalPodAutoscaler, PodMonitor, PrometheusRule, GatewayClass, Gateway]
+    .map((m): [string, ModelClass] => [`${m.apiVersion} ${m.kind}`, m]),
+);
+/** Kinds in k8s/ that no maintained npm package publishes a schema for; their content is checked by the hand-written tests below. */
+const NO_SCHEMA = new Map<string, string>([
+  ['kustomize.config.k8s.io/v1beta1 Kustomization', 'a kustomize build file, not an API object: not in the Kubernetes OpenAPI spec, and no maintained npm package ships a schema for it (listed files are checked to exist below)'],
+  ['stunner.l7mp.io/v1 GatewayConfig', 'STUNner CRD: its schema ships only in the STUNner operator\'s Helm chart, no npm package has it (wiring checked below)'],
+  ['stunner.l7mp.io/v1 UDPRoute', 'STUNner\'s own UDPRoute CRD (not Gateway API\'s gateway.networking.k8s.io UDPRoute): no npm package has its schema (wiring checked below)'],
+]);
+
+/**
+ * Schema errors of `obj`, empty when it is valid. kubernetes-models' validators (ajv, compiled from
+ * the OpenAPI schemas) check types, enums, patterns and required fields but let through properties
+ * the schema does not declare, which `kubectl apply` (--validate=strict, its default) rejects. So the
+ * validator runs on a Proxy that records what it looks up: an object whose declared properties it
+ * looked up one by one and whose keys it never listed (it lists them for maps: additionalProperties)
+ * must have no other key. Objects it looked nothing up in (free-form ones) are not judged, nor are
+ * keys named `description`: the package's generator strips that JSON Schema keyword and with it every
+ * property of that name (GatewayClass spec.description, PriorityClass description), unchecked there.
+ */
+function schemaErrors(model: ModelClass, obj: Obj): string[] {
+  const seen = new WeakMap<object, { read: Set<string>; listed: boolean }>();
+  const proxies = new WeakMap<object, object>();
+  const wrap = (v: unknown): unknown => {
+    if (v === null || typeof v !== 'object') return v;
+    const cached = proxies.get(v);
+    if (cached) return cached;
+    const t = { read: new Set<string>(), listed: false };
+    seen.set(v, t);
+    const p = new Proxy(v, {
+      get: (o, k) => {
+        if (typeof k === 'string') t.read.add(k);
+        return wrap(Reflect.get(o, k));
+      },
+      has: (o, k) => {
+        if (typeof k === 'string') t.read.add(k);
+        return Reflect.has(o, k);
+      },
+      ownKeys: (o) => {
+        t.listed = true;
+        return Reflect.ownKeys(o);
+      },
+    });
+    proxies.set(v, p);
+    return p;
+  };
+  const errors: string[] = [];
+  try {
+    model.prototype.validate.call(wrap(obj));
+  } catch (e) {
+    errors.push((e as Error).message);
+  }
+  const unknown = (v: unknown, at: string): void => {
+    if (v === null || typeof v !== 'object') return;
+    if (Array.isArray(v)) return v.forEach((x, i) => unknown(x, `${at}/${i}`));
+    const t = seen.get(v);
+    for (const [k, x] of Object.entries(v)) {
+      if (t && !t.listed && t.read.size > 0 && !t.read.has(k) && k !== 'description') errors.push(`data${at}/${k} is not a field of the schema`);
+      else unknown(x, `${at}/${k}`);
+    }
+  };
+  unknown(obj, '');
+  return errors;
+}
 
 function walk(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
@@ -121,6 +209,53 @@ describe('k8s manifests, alert rules, dashboard and autoscaler (offline)', () =>
       'monitoring.coreos.com/v1 PodMonitor', 'monitoring.coreos.com/v1 PrometheusRule', 'gateway.networking.k8s.io/v1 GatewayClass',
       'stunner.l7mp.io/v1 GatewayConfig', 'gateway.networking.k8s.io/v1 Gateway', 'stunner.l7mp.io/v1 UDPRoute',
     ]) expect([...kinds], k).to.include(k);
+  });
+
+  it('validates every document against the schema of its apiVersion and kind, or says why there is none', () => {
+    const failures: string[] = [];
+    const validated = new Set<string>();
+    for (const { file, obj } of manifests) {
+      const key = `${obj.apiVersion} ${obj.kind}`;
+      const model = SCHEMAS.get(key);
+      if (model === undefined) {
+        expect(NO_SCHEMA.has(key), `${file}: no schema for ${key}: add its kubernetes-models class to SCHEMAS, or the kind to NO_SCHEMA with the reason`).to.equal(true);
+        continue;
+      }
+      validated.add(key);
+      for (const e of schemaErrors(model, obj)) failures.push(`${file} ${key} ${obj.metadata?.name}: ${e}`);
+    }
+    expect(failures).to.deep.equal([]);
+    expect([...validated].sort(), 'every schema in SCHEMAS is used').to.deep.equal([...SCHEMAS.keys()].sort());
+    const present = manifests.map((d) => `${d.obj.apiVersion} ${d.obj.kind}`);
+    for (const k of NO_SCHEMA.keys()) expect(present, `NO_SCHEMA lists ${k}, which k8s/ no longer has`).to.include(k);
+  });
+
+  it('rejects broken documents: wrong types, missing required fields, unknown fields, bad CRD values', () => {
+    const dep = structuredClone(one('Deployment', 'maskstream'));
+    dep.spec.replicas = 'two';
+    delete dep.spec.template.spec.containers[0].name;
+    const errors = schemaErrors(Deployment, dep).join('\n');
+    expect(errors).to.match(/data\/spec\/replicas must be integer/);
+    expect(errors).to.match(/data\/spec\/template\/spec\/containers\/0 must have required property '?name'?/);
+
+    // Typos kubectl --validate=strict rejects; keys of maps (labels, resources) stay free.
+    const typo = structuredClone(one('Deployment', 'maskstream'));
+    typo.spec.replica = 3;
+    typo.spec.template.spec.containers[0].readinessprobe = typo.spec.template.spec.containers[0].readinessProbe;
+    typo.spec.template.metadata.labels['example.com/any-label'] = 'x';
+    typo.spec.template.spec.containers[0].resources.limits['example.com/any-device'] = 1;
+    expect(schemaErrors(Deployment, typo)).to.have.members([
+      'data/spec/replica is not a field of the schema',
+      'data/spec/template/spec/containers/0/readinessprobe is not a field of the schema',
+    ]);
+
+    // CRD schemas: Prometheus Operator and Gateway API.
+    const rule = structuredClone(one('PrometheusRule'));
+    rule.spec.groups[1].rules[0].for = 'ten minutes';
+    expect(schemaErrors(PrometheusRule, rule).join('\n')).to.match(/data\/spec\/groups\/1\/rules\/0\/for must match pattern/);
+    const gw = structuredClone(one('Gateway'));
+    delete gw.spec.listeners[0].port;
+    expect(schemaErrors(Gateway, gw).join('\n')).to.match(/data\/spec\/listeners\/0 must have required property '?port'?/);
   });
 
   it('lists only existing files in each kustomization', () => {
