@@ -14,6 +14,7 @@
  */
 import dgram from 'node:dgram';
 import type { AddressInfo } from 'node:net';
+import { rng as prng } from '../testing/synthClip.js';
 
 export interface LossyProxyOptions {
   /** Probability that an RTP/RTCP packet is dropped, 0..1, each direction. */
@@ -35,18 +36,6 @@ export interface DirectionStats {
   droppedByTimestamp: number;
   /** STUN/DTLS packets passed untouched. */
   control: number;
-}
-
-/** mulberry32: small, fast, seedable. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const isRtpOrRtcp = (b: Buffer) => b.length >= 12 && b[0]! >= 128 && b[0]! <= 191;

@@ -2,22 +2,11 @@ import { expect } from 'chai';
 import {
   binarize, boundaryF, boundaryMap, boundaryTolerancePx, dtSSD, evaluateSequence, jaccard, MetricsInputError, selfTE, SequenceEvaluator, temporalError,
 } from '../../../src/quality/metrics.js';
+import { rng } from '../../../src/testing/synthClip.js';
 
 /** A mask from rows of '#' (255, foreground) and '.' (0). */
 function mask(...rows: string[]): Uint8Array {
   return Uint8Array.from(rows.join('').split(''), (c) => (c === '#' ? 255 : 0));
-}
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A soft mask: a few discs (probability falling off over ~3 px at their rim) plus noise. */
