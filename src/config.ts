@@ -70,7 +70,7 @@ export interface Config {
   readonly whipToken: string;
   /**
    * This instance's own externally reachable base URL (scheme://host[:port][/prefix]), used in
-   * WHIP `Location` headers and mask-subscription URLs so later requests of a session reach the
+   * WHIP `Location` headers (subscribers derive the mask URL from the same base) so later requests of a session reach the
    * pod that holds it; empty = relative URLs (one instance, or sticky routing in front).
    */
   readonly publicUrl: string;
