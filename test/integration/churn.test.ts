@@ -69,7 +69,10 @@ describe('churn: 200 sessions (bye, socket drop, ICE never completing) leave not
   }
 
   it('returns sessions, tensors, handles, fds, workers and RSS to the baseline', async () => {
-    // Warm-up: the first sessions create lasting state (kernels, werift's pools, JIT).
+    // Warm-up: the first sessions create lasting state (kernels, werift's pools, JIT, and each
+    // inference worker's wasm memory on its first frames): as many publishing sessions at once as
+    // there are workers (a new session goes to the worker with the fewest), then each kind.
+    await Promise.all(Array.from({ length: server.inference.workers }, () => one('bye')));
     for (const k of ['bye', 'socket_drop', 'ice_never'] as Kind[]) await one(k);
     await settle(() => server.registry.size === 0, 5000);
     await new Promise((r) => setTimeout(r, 500));

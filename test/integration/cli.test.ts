@@ -71,7 +71,7 @@ describe('maskstream segment / eval (CLI in a child process)', function () {
     const r = await run('segment', '--input', clipPath, '--output', out);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.equal('');
-    expect(r.stderr).to.match(/maskstream segment: 8 frames 160×120 → .* \(model meet, backend wasm, temporal none, ring 8\): [\d.]+ ms\/frame segmenting/);
+    expect(r.stderr).to.match(/maskstream segment: 8 frames 160×120 → .* \(model meet, backend wasm, temporal attention-learned, ring 4\): [\d.]+ ms\/frame segmenting/);
     console.log(`      ${r.stderr.trim().split('\n').at(-1)}`);
     const files = readdirSync(out).sort();
     expect(files).to.deep.equal(Array.from({ length: FRAMES }, (_, i) => `${String(i).padStart(6, '0')}.png`));

@@ -126,6 +126,16 @@ export class FusionHead {
     return tf.tidy(() => tf.sigmoid(this.fuseLogits(x)) as tf.Tensor2D);
   }
 
+  /**
+   * Builds the constant upsampling matrices for an H × W mask now rather than on the first frame,
+   * so the tensors the head keeps for its lifetime exist from its owner's creation on (a leak
+   * check that takes its baseline after creation sees a constant count).
+   */
+  prepare(H: number, W: number): void {
+    this.upMatrix(H, Math.max(1, Math.round(H / GATE_POOL)));
+    this.upMatrix(W, Math.max(1, Math.round(W / GATE_POOL)), true);
+  }
+
   /** Fused logit [H, W] (training computes its loss on this). */
   fuseLogits(x: FusionInputs): tf.Tensor2D {
     const [H, W] = x.logits.shape;

@@ -8,6 +8,7 @@ import { SegmentationEngine } from '../../../src/inference/engine.js';
 import { TEMPORAL_MODES } from '../../../src/inference/types.js';
 import { generateClip, type Clip } from '../../../src/testing/synthClip.js';
 import { evaluateSequence } from '../../../src/quality/metrics.js';
+import { DEFAULTS } from '../../../src/config.js';
 
 /**
  * How a mask (≥ 128 = person) sits on the pasted portrait's box: share of the box covered
@@ -34,7 +35,7 @@ describe('cli/segment', () => {
   describe('parseSegmentArgs', () => {
     it('fills the engine settings from the server defaults', () => {
       expect(parseSegmentArgs(['--input', 'a.y4m', '--output', 'out'])).to.deep.equal({
-        input: 'a.y4m', output: 'out', model: 'meet', backend: 'auto', temporal: { mode: 'none', ringSize: 8 }, limit: undefined,
+        input: 'a.y4m', output: 'out', model: 'meet', backend: 'auto', temporal: { mode: DEFAULTS.temporal, ringSize: DEFAULTS.ringSize }, limit: undefined,
       });
     });
 
@@ -42,7 +43,7 @@ describe('cli/segment', () => {
       const o = parseSegmentArgs(['--input=a.y4m', '--output', 'out', '--model', 'selfie', '--ring-size=3', '--limit', '5'], {
         MASKSTREAM_MODEL: 'meet', MASKSTREAM_BACKEND: 'cpu', MASKSTREAM_PORT: 'not a port',
       });
-      expect(o).to.deep.include({ model: 'selfie', backend: 'cpu', temporal: { mode: 'none', ringSize: 3 }, limit: 5 });
+      expect(o).to.deep.include({ model: 'selfie', backend: 'cpu', temporal: { mode: DEFAULTS.temporal, ringSize: 3 }, limit: 5 });
     });
 
     it('accepts every temporal mode of the shared list and rejects others with the list', () => {

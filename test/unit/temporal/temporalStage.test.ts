@@ -5,7 +5,7 @@ import type { TemporalMode } from '../../../src/inference/types.js';
 import { createTemporalStage } from '../../../src/temporal/factory.js';
 import { TemporalConfigError, TemporalStateError, type TemporalStage } from '../../../src/temporal/temporalStage.js';
 import { EmaTemporal, PassThroughTemporal } from '../../../src/temporal/stages/simple.js';
-import { AttentionTemporal } from '../../../src/temporal/stages/attention.js';
+import { AttentionState, AttentionTemporal } from '../../../src/temporal/stages/attention.js';
 
 /** 16×16 mask on a 2×2 feature grid (stride 8), 3 channels. */
 const GEO = { maskHeight: 16, maskWidth: 16, featureShape: [2, 2, 3] as [number, number, number] };
@@ -94,6 +94,27 @@ describe('temporal stages', () => {
     tf.dispose([inp.logits, inp.features]);
     stage.dispose();
     expect(tf.memory().numTensors).to.equal(base);
+  });
+
+  it('attention: a closed session\'s state is reused empty by the next one, once, and never shared', () => {
+    const stage = createTemporalStage({ mode: 'attention', ringSize: 2, radius: 1, topK: 2, temperature: 0.1, memoryWeight: 0.5, implementation: 'fused' }, GEO, 'wasm') as AttentionTemporal;
+    const a = stage.openSession() as AttentionState;
+    step(stage, a, 8);
+    step(stage, a, 8);
+    expect(a.ring.size).to.equal(2);
+    a.dispose();
+    a.dispose(); // idempotent: pooled once
+    const b = stage.openSession() as AttentionState;
+    const c = stage.openSession() as AttentionState;
+    expect(b).to.equal(a); // the same memory, reused
+    expect(c).to.not.equal(b); // a double dispose did not hand it out twice
+    expect(b.ring.size).to.equal(0);
+    // Empty memory: the first frame of the new session is its own prediction, nothing borrowed.
+    expect(step(stage, b, -3)).to.be.closeTo(1 / (1 + Math.exp(3)), 1e-6);
+    b.dispose();
+    c.dispose();
+    stage.dispose();
+    expect(() => b.ring.reset()).to.throw(); // the stage's close ends its spare rings
   });
 
   it('validates the configuration', () => {
