@@ -108,6 +108,12 @@ async function main(): Promise<void> {
         wallAtWindow = performance.now();
       }
     }, 5);
+    // A `stop` while sending (the benchmark stops a naive run whose queue ran away) ends the run
+    // now; the result of what was sent so far still goes out below. The queued `stop` is then
+    // consumed by the last next().
+    process.on('message', (m: ToPublisher) => {
+      if (m.type === 'stop') void pub.close();
+    });
     const progress = config.progressEveryMs
       ? setInterval(() => send({ type: 'progress', framesSent: pub.framesSent, masks: masks.splice(0), rssBytes: process.memoryUsage().rss }), config.progressEveryMs)
       : undefined;
@@ -124,8 +130,9 @@ async function main(): Promise<void> {
       masks,
       keyframeRequests: pub.keyframeRequests,
       errors: pub.errors,
-      measuredCpuMs: cpuAtWindow !== undefined ? cpuEnd - cpuAtWindow : 0,
-      measuredWallMs: cpuAtWindow !== undefined ? wallEnd - wallAtWindow : 0,
+      // The encoder child's time leaves the tree sum if it already exited (a stopped run): unknown then.
+      measuredCpuMs: cpuAtWindow !== undefined && cpuEnd >= cpuAtWindow ? cpuEnd - cpuAtWindow : 0,
+      measuredWallMs: cpuAtWindow !== undefined && cpuEnd >= cpuAtWindow ? wallEnd - wallAtWindow : 0,
       rssBytes: process.memoryUsage().rss,
     });
     await next(); // stop
