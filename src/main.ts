@@ -77,7 +77,7 @@ export async function startServer(overrides: Partial<Config> = {}, opts: { logge
   metrics.inferenceWorkers.set(inference.workers);
   log.info('inference engine ready', {
     backend: engineInfo.backend, model: engineInfo.model, input: `${engineInfo.inputWidth}x${engineInfo.inputHeight}`,
-    pipeline: config.pipelineMode, workers: inference.workers, maxBatch: inference.maxBatch,
+    temporal: config.temporal, ringSize: config.ringSize, pipeline: config.pipelineMode, workers: inference.workers, maxBatch: inference.maxBatch,
   });
   if (config.pipelineMode === 'naive') log.warn('pipelineMode naive: one engine on the main thread, FIFO, nothing dropped; a benchmark baseline, not for service');
 
