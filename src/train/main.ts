@@ -45,7 +45,7 @@ async function main(): Promise<void> {
     // 3 (spatial context) needs Conv2DBackpropFilter, which tfjs-backend-wasm 4.22 lacks; the
     // cpu backend has it but trains ~10× slower here. 1 = per gate pixel, trains on wasm.
     kernel: Number(arg('kernel', '1')),
-    temporalWeight: Number(arg('lambda', '0.5')),
+    temporalWeight: Number(arg('lambda', '4')),
     loss: arg('loss', 'bce') === 'jaccard' ? 'jaccard' : 'bce',
     ringSize: Number(arg('ring-size', '4')),
     params: { radius: TEMPORAL_DEFAULTS.radius, topK: TEMPORAL_DEFAULTS.topK, temperature: TEMPORAL_DEFAULTS.temperature },
