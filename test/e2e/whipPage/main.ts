@@ -27,16 +27,19 @@ async function start(): Promise<void> {
   (document.querySelector('video') as HTMLVideoElement).srcObject = stream;
   // iceServers: [] — no STUN on a machine without network (the client's default is a public STUN server).
   const client = new WHIPClient({ endpoint, opts: { debug: false, iceServers: [], authkey: params.get('token') ?? undefined } });
+  let poll: ReturnType<typeof setInterval> | undefined;
   state.stop = async () => {
+    // First stop polling: destroy() nulls the client's peer connection before its DELETE
+    // returns, and getICEConnectionState() then throws (a page error the test would report).
+    clearInterval(poll);
     await client.destroy();
     state.state = 'stopped';
   };
   await client.ingest(stream);
   state.resource = await client.getResourceUrl();
   state.state = 'publishing';
-  const poll = setInterval(() => {
+  poll = setInterval(() => {
     state.connectionState = client.getICEConnectionState();
-    if (state.state === 'stopped') clearInterval(poll);
   }, 200);
 }
 
