@@ -92,3 +92,21 @@ export async function metricValue(url: string, name: string, labels = ''): Promi
   const re = new RegExp(`^${esc(name)}${labels ? esc(`{${labels}}`) : ''} (\\S+)$`, 'm');
   return Number(re.exec(text)?.[1] ?? NaN);
 }
+
+/**
+ * The HTTP status a WebSocket upgrade got: 101 when it opened (then closed at once), the
+ * refusal's status (401, 403, 404, 429, …), or 0 when the connection failed.
+ */
+export function upgradeStatus(ws: WebSocket): Promise<number> {
+  return new Promise((resolve) => {
+    ws.once('open', () => {
+      ws.terminate();
+      resolve(101);
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      ws.terminate();
+      resolve(res.statusCode ?? 0);
+    });
+    ws.once('error', () => resolve(0));
+  });
+}

@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 import { startServer, type RunningServer } from '../../src/main.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { mintToken } from '../../src/signaling/auth.js';
-import { deadOffer, metricValue, SignalClient, waitFor } from '../helpers/signalClient.js';
+import { deadOffer, metricValue, SignalClient, upgradeStatus, waitFor } from '../helpers/signalClient.js';
 
 const STATIC = 'static-token-0123456789abcdef';
 const SECRET = 'hmac-secret-for-tests-0123456789-abcdefghij';
@@ -19,18 +19,7 @@ function subscribe(url: string, id: string, opts: { token?: string; query?: stri
   const headers: Record<string, string> = {};
   if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
   if (opts.origin) headers.Origin = opts.origin;
-  return new Promise((resolve) => {
-    const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/sessions/${id}/masks${opts.query ?? ''}`, { headers });
-    ws.once('open', () => {
-      ws.terminate();
-      resolve(101);
-    });
-    ws.once('unexpected-response', (_req, res) => {
-      ws.terminate();
-      resolve(res.statusCode ?? 0);
-    });
-    ws.once('error', () => resolve(0));
-  });
+  return upgradeStatus(new WebSocket(`${url.replace(/^http/, 'ws')}/sessions/${id}/masks${opts.query ?? ''}`, { headers }));
 }
 
 describe('security: tokens, scopes, origin, per-IP limits, logs', function () {

@@ -18,6 +18,7 @@ import { startServer, type RunningServer } from '../../src/main.js';
 import { projectRoot } from '../../src/paths.js';
 import { generateClip } from '../../src/testing/synthClip.js';
 import { FaultPublisher } from '../../src/reliability/faultPublisher.js';
+import { upgradeStatus } from '../helpers/signalClient.js';
 
 const dir = path.join(projectRoot(), 'test/fixtures/tls');
 
@@ -32,18 +33,7 @@ function get(url: string, ca: Buffer): Promise<{ status: number; body: string }>
 }
 
 function wssStatus(url: string, ca: Buffer, origin: string): Promise<number> {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(url, { ca, headers: { Origin: origin } });
-    ws.once('open', () => {
-      ws.terminate();
-      resolve(101);
-    });
-    ws.once('unexpected-response', (_req, res) => {
-      ws.terminate();
-      resolve(res.statusCode ?? 0);
-    });
-    ws.once('error', () => resolve(0));
-  });
+  return upgradeStatus(new WebSocket(url, { ca, headers: { Origin: origin } }));
 }
 
 describe('TLS termination in front of the server: https page, wss signaling', function () {

@@ -15,6 +15,7 @@ import { rgbToI420 } from '../../../src/decode/yuvToRgb.js';
 import { i420ToRgb } from '../../../src/decode/yuvToRgb.js';
 import type { InferenceOutcome, SegmentResult } from '../../../src/inference/types.js';
 import { grey, portrait, score } from './portrait.js';
+import { rejection } from '../../helpers/rejection.js';
 
 const W = 256;
 const H = 144;
@@ -24,14 +25,6 @@ function mask(o: InferenceOutcome): SegmentResult {
   return o.result;
 }
 
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('inference/inferencePool InferencePool', function () {
   this.timeout(120_000);
@@ -162,7 +155,7 @@ describe('inference/inferencePool InferencePool', function () {
     });
   });
 
-  it('auto-sizes: one worker on tensorflow backends, cores − 1 (at least 1) on wasm', () => {
+  it('auto-sizes: one worker on tensorflow backends, one per core on wasm', () => {
     expect(autoWorkers('tensorflow-gpu', 8)).to.equal(1);
     expect(autoWorkers('tensorflow', 8)).to.equal(1);
     expect(autoWorkers('wasm', 2)).to.equal(2);

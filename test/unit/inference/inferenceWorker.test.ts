@@ -5,15 +5,8 @@ import path from 'node:path';
 import { InferenceWorker, InferenceWorkerClosedError, WorkerCrashedError, type RestartEvent } from '../../../src/inference/inferenceWorker.js';
 import { projectRoot } from '../../../src/paths.js';
 import { grey, portrait, score } from './portrait.js';
+import { rejection } from '../../helpers/rejection.js';
 
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('inference/inferenceWorker InferenceWorker', function () {
   this.timeout(60_000);

@@ -6,15 +6,8 @@ import { Backbone } from '../../../src/inference/backbone.js';
 import { selectBackend } from '../../../src/inference/backend.js';
 import { ManifestError, ModelIntegrityError, ModelStore } from '../../../src/inference/modelStore.js';
 import { projectRoot } from '../../../src/paths.js';
+import { rejection } from '../../helpers/rejection.js';
 
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('inference/modelStore ModelStore', () => {
   let dir: string;
