@@ -1,5 +1,6 @@
 /**
- * `npm run bench:quality -- [--clips a,b] [--variants v1,v2] [--json out.json] [--no-vtest]`
+ * `npm run bench:quality -- [--clips a,b] [--variants v1,v2] [--json out.json] [--no-vtest]
+ *   [--head models/other-fusion.json]` (--head: the learned head the attention-learned variants load)
  *
  * The quality benchmark: every variant (model × temporal stage, plus the two-scale option)
  * over the evaluation clips with exact ground truth (src/quality/clips: composites of real
@@ -207,7 +208,9 @@ function acceptance(results: readonly VariantResult[], candidate: string): strin
 async function main(): Promise<void> {
   const want = arg('clips')?.split(',');
   const wantVariants = arg('variants')?.split(',');
-  const variants = wantVariants ? VARIANTS.filter((v) => wantVariants.includes(v.name)) : VARIANTS;
+  const headPath = arg('head');
+  const variants = (wantVariants ? VARIANTS.filter((v) => wantVariants.includes(v.name)) : VARIANTS)
+    .map((v) => (headPath && v.temporal.mode === 'attention-learned' ? { ...v, temporal: { ...v.temporal, headPath: path.resolve(headPath) } } : v));
   const defs = evalClipDefinitions().filter((d) => (!want || want.includes(d.name)) && (!d.optional || sourcesAvailable(d)));
   for (const d of evalClipDefinitions()) if (d.optional && !sourcesAvailable(d)) log(`notice: skipping ${d.name} (apt-get install python3-skimage)`);
   const t0 = performance.now();

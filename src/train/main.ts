@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /**
  * `npm run train -- [--seed 1234] [--clips 36] [--frames 60] [--epochs 3] [--hidden 16]
- *   [--lambda 0.5] [--model meet] [--out models/temporal-fusion.json]`
+ *   [--lambda 4] [--gate-pool 8] [--pool-step 2] [--features 0|1] [--correction 0]
+ *   [--model meet] [--out models/temporal-fusion.json]`
+ * (--features 1 and --correction C were measured worse on the benchmark: docs/temporal.md.)
  *
  * Trains the learned fusion head of `--temporal attention-learned` on generated clips with the
  * backbone frozen, deterministic for a seed, on the CPU (wasm backend). Writes the weights and
@@ -42,6 +44,10 @@ async function main(): Promise<void> {
     learningRate: Number(arg('lr', '0.003')),
     hidden: Number(arg('hidden', '16')),
     memoryWeight: TEMPORAL_DEFAULTS.memoryWeight,
+    featureChannels: 0,
+    correction: Number(arg('correction', '0')),
+    gatePool: Number(arg('gate-pool', '8')),
+    poolStep: Number(arg('pool-step', '2')),
     // 3 (spatial context) needs Conv2DBackpropFilter, which tfjs-backend-wasm 4.22 lacks; the
     // cpu backend has it but trains ~10× slower here. 1 = per gate pixel, trains on wasm.
     kernel: Number(arg('kernel', '1')),
@@ -62,6 +68,7 @@ async function main(): Promise<void> {
   const tData = performance.now();
   log(`data ready in ${((tData - t0) / 1000).toFixed(0)} s`);
   const geometry = { ...b };
+  if (arg('features', '0') === '1') (settings as { featureChannels: number }).featureChannels = b.featureShape[2];
   const { head, epochs } = await trainFusionHead(data, geometry, backend, settings, log);
   const tTrain = performance.now();
   const rows: ValidationRow[] = validate(valData, geometry, backend, settings, head);
@@ -95,14 +102,14 @@ function modelCard(meta: Record<string, any>, rows: ValidationRow[]): string {
     'Written by `npm run train` (src/train/main.ts); regenerate with the same command to reproduce it exactly.',
     '',
     '## What it is',
-    `A small gate network on a grid 4× coarser than the mask (${s.kernel}×${s.kernel} conv, 6 inputs → ${s.hidden} ReLU → 1×1 → sigmoid) that decides per pixel how much the attention read of the session's memory counts against the current frame's person logit: fused logit = L + 1.5·σ(g)·logit(read). Inputs: current logit, read logit, match confidence, expected offset, frame difference, disagreement (src/temporal/stages/fusionHead.ts). The backbone (${meta.model}) is frozen; only the gate is trained. It starts at the non-parametric rule (γ = ${s.memoryWeight}).`,
+    `A small gate network on a grid ${s.gatePool}× coarser than the mask (cues averaged over every ${s.poolStep === 1 ? '' : `${s.poolStep}nd `}pixel of each ${s.gatePool}×${s.gatePool} block; ${s.kernel}×${s.kernel} layer, ${6 + s.featureChannels} inputs → ${s.hidden} ReLU → ${s.correction > 0 ? 2 : 1} outputs) that decides per pixel how much the attention read of the session's memory counts against the current frame's person logit: fused logit = L + 1.5·σ(g)·logit(read)${s.correction > 0 ? ` + ${s.correction}·tanh(o₂)` : ''}. Inputs: current logit, read logit, match confidence, expected offset, frame difference, disagreement${s.featureChannels > 0 ? `, and the ${s.featureChannels} backbone feature channels` : ''} (src/temporal/stages/fusionHead.ts). The backbone (${meta.model}) is frozen; only the head is trained. It starts at the non-parametric rule (γ = ${s.memoryWeight}).`,
     '',
     '## Data',
     `${meta.data.clips} generated clips × ${meta.data.frames} frames (seed ${meta.seed}) from ${meta.data.generator}: people cut out with RVM from @vladmandic/human's samples.jpg and opencv-doc's messi5.jpg, composited onto opencv-doc photos with random motion (translation with motion blur, zoom, rotation, non-rigid sway, panning), augmented (scale, flip, colour, noise, blur) and VP8-encoded at a random WebRTC bitrate. Ground truth = the matte, exact by construction. scikit-image pictures are never used (reserved for the independent evaluation clip). People and background photos overlap with the opencv-based evaluation clips; seeds, motions and augmentations do not.`,
     `Validation: ${meta.data.validationClips} more clips from seed ${meta.data.validationSeed}.`,
     '',
     '## Settings',
-    `epochs ${s.epochs}, Adam lr ${s.learningRate} (halved at each third), hidden ${s.hidden}, kernel ${s.kernel}, loss ${s.loss}, flicker weight λ ${s.temporalWeight}, ring ${s.ringSize} frames, attention radius ${s.params.radius}, top-k ${s.params.topK}, temperature ${s.params.temperature}; backend ${meta.backend}; ${meta.machine}; TF.js ${meta.tensorflowjs}.`,
+    `epochs ${s.epochs}, Adam lr ${s.learningRate} (halved at each third), hidden ${s.hidden}, kernel ${s.kernel}, gate pool ${s.gatePool}, pool step ${s.poolStep}, feature inputs ${s.featureChannels}, correction ${s.correction}, loss ${s.loss}, flicker weight λ ${s.temporalWeight}, ring ${s.ringSize} frames, attention radius ${s.params.radius}, top-k ${s.params.topK}, temperature ${s.params.temperature}; backend ${meta.backend}; ${meta.machine}; TF.js ${meta.tensorflowjs}.`,
     '',
     '## Losses',
     '| epoch | BCE | flicker | steps | seconds |',

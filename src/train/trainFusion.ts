@@ -26,6 +26,13 @@ export interface TrainSettings {
   readonly hidden: number;
   /** First-layer kernel on the gate grid: 1 or 3. */
   readonly kernel: number;
+  /** Backbone feature channels the head reads (0 = cues only). */
+  readonly featureChannels: number;
+  /** Largest logit correction of the head's own (0 = gate only). */
+  readonly correction: number;
+  /** Gate grid = mask / gatePool; cues pooled over every poolStep-th pixel. */
+  readonly gatePool: number;
+  readonly poolStep: number;
   /** γ₀ of the non-parametric rule the head starts from (and corrects). */
   readonly memoryWeight: number;
   /** Weight of the flicker term. */
@@ -69,7 +76,7 @@ export async function trainFusionHead(
     seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
     return seed / 4294967296;
   };
-  const head = FusionHead.initial(s.hidden, s.kernel, s.memoryWeight, rand);
+  const head = FusionHead.initial({ hidden: s.hidden, kernel: s.kernel, memoryWeight: s.memoryWeight, featureChannels: s.featureChannels, correction: s.correction, gatePool: s.gatePool, poolStep: s.poolStep }, rand);
   // The stage owns nothing it must free except its head, which we keep: dispose only the stage's tables.
   const stage = new AttentionTemporal(geometry, { params: s.params, ringSize: s.ringSize, memoryWeight: s.memoryWeight, implementation: 'auto', head }, backend);
   const [h, w, c] = geometry.featureShape;

@@ -18,6 +18,8 @@ export class FusedAttention {
   private sumX = new Float64Array(0);
   /** Per cell: 1 if some memory frame has foreground in the cell's block. */
   private readonly anyFg: Uint8Array;
+  /** The current query cell's channels (as doubles: no conversion in the inner loop). */
+  private qv = new Float64Array(0);
   /** Per query cell: 1 if some memory frame has foreground in its window. */
   private readonly active: Uint8Array;
   private readonly out: AttentionOutputs;
@@ -103,6 +105,9 @@ export class FusedAttention {
       this.sumX = new Float64Array(N);
     }
     const { mass, sumY, sumX } = this;
+    const c4 = c & ~3;
+    if (this.qv.length !== c) this.qv = new Float64Array(c);
+    const qv = this.qv;
     const invT = 1 / temperature;
     const HW = H * W;
     this.markActive(values, N, valueScale);
@@ -120,6 +125,7 @@ export class FusedAttention {
         const x0 = Math.max(0, x - R);
         const x1 = Math.min(w - 1, x + R);
         const qo = (y * w + x) * c;
+        for (let i = 0; i < c; i++) qv[i] = q[qo + i]!;
         let count = 0;
         let cut = -Infinity; // the k-th best so far once k are kept
         // Candidates in a fixed order (frame, then offset row, then column): with strict
@@ -130,8 +136,21 @@ export class FusedAttention {
             for (let xx = x0; xx <= x1; xx++) {
               const cell = kn + yy * w + xx;
               const ko = cell * c;
-              let a = 0;
-              for (let i = 0; i < c; i++) a += q[qo + i]! * keys[ko + i]!;
+              // Dot product, 4 accumulators (c4 = c rounded down to a multiple of 4): ~2× faster
+              // in V8 than the plain loop (independent additions pipeline).
+              let a0 = 0;
+              let a1 = 0;
+              let a2 = 0;
+              let a3 = 0;
+              let i = 0;
+              for (; i < c4; i += 4) {
+                a0 += qv[i]! * keys[ko + i]!;
+                a1 += qv[i + 1]! * keys[ko + i + 1]!;
+                a2 += qv[i + 2]! * keys[ko + i + 2]!;
+                a3 += qv[i + 3]! * keys[ko + i + 3]!;
+              }
+              for (; i < c; i++) a0 += qv[i]! * keys[ko + i]!;
+              const a = a0 + a1 + (a2 + a3);
               if (count === topK && !(a > cut)) continue;
               let j = count < topK ? count++ : topK - 1;
               while (j > 0 && a > topA[j - 1]!) {

@@ -24,6 +24,7 @@ import { TensorAttention } from '../attention/tensorAttention.js';
 import type { AttentionParams } from '../attention/types.js';
 import { TemporalConfigError, type TemporalInput, type TemporalStage, type TemporalState } from '../temporalStage.js';
 import { asState } from './simple.js';
+import { fastClampedLogit, fastSigmoid } from './fastMath.js';
 import type { FusionHead, FusionInputs } from './fusionHead.js';
 
 export interface AttentionGeometryIn {
@@ -46,6 +47,8 @@ export interface AttentionStageOptions {
   readonly implementation: 'auto' | 'fused' | 'tensor';
   /** The learned fusion (attention-learned); absent = the non-parametric rule. */
   readonly head?: FusionHead;
+  /** Fuse with tensor ops even on CPU backends (training, and tests of the array path). */
+  readonly tensorFusion?: boolean;
 }
 
 export class AttentionState implements TemporalState {
@@ -141,7 +144,11 @@ export class AttentionTemporal implements TemporalStage {
     const useFused = opts.implementation === 'fused' || (opts.implementation === 'auto' && (backend === 'wasm' || backend === 'cpu'));
     if (useFused) this.fused = new FusedAttention(opts.params, g);
     else this.tensor = new TensorAttention(opts.params, g);
+    this.arrayPath = !!this.fused && !this.projection && (!opts.head || opts.head.supportsArrays(this.H, this.W)) && !opts.tensorFusion;
   }
+
+  /** The whole stage runs on arrays (CPU backends; see processArrays). */
+  private readonly arrayPath: boolean;
 
   /** Which implementation of the read runs. */
   get implementation(): 'fused' | 'tensor' {
@@ -160,6 +167,7 @@ export class AttentionTemporal implements TemporalStage {
   }
 
   process(state: TemporalState, input: TemporalInput): tf.Tensor2D {
+    if (this.arrayPath) return this.processArrays(asState(state, AttentionState), input);
     const x = this.prepareFusion(state, input);
     try {
       return tf.tidy(() => {
@@ -169,6 +177,63 @@ export class AttentionTemporal implements TemporalStage {
       });
     } finally {
       if (x) disposeFusionInputs(x);
+    }
+  }
+
+  /**
+   * The whole stage on plain arrays (CPU backends): the fused read, then the head's fuseArrays()
+   * or the non-parametric rule, with no tensor op but the input read-backs and the output
+   * tensor. Computes the same function as the tensor path (tested against it); on wasm the
+   * tensor path's ~50 small ops cost ~2.5 ms of per-op overhead per frame.
+   */
+  private processArrays(s: AttentionState, input: TemporalInput): tf.Tensor2D {
+    const P = this.h * this.w;
+    const c = this.c;
+    const feats = input.features.dataSync() as Float32Array;
+    const key = s.pendingKey;
+    for (let p = 0; p < P; p++) {
+      let sq = 0;
+      for (let k = 0; k < c; k++) sq += feats[p * c + k]! * feats[p * c + k]!;
+      const inv = 1 / Math.sqrt(sq + 1e-12);
+      for (let k = 0; k < c; k++) key[p * c + k] = feats[p * c + k]! * inv;
+    }
+    s.hasPending = true;
+    const head = this.opts.head;
+    const luma = head ? lumaOf(input.rgb, this.H * this.W) : undefined;
+    try {
+      const logits = input.logits.dataSync() as Float32Array;
+      const out = new Float32Array(this.H * this.W);
+      if (s.ring.size === 0) {
+        for (let i = 0; i < out.length; i++) out[i] = fastSigmoid(logits[i]!);
+        return tf.tensor2d(out, [this.H, this.W]);
+      }
+      const n = s.ring.size;
+      const r = this.fused!.run({ query: key, keys: s.ring.keys.subarray(0, n * P * c), values: s.ring.values.subarray(0, n * this.H * this.W), frames: n }, 1 / 255);
+      if (head) {
+        out.set(head.fuseArrays({
+          keys: key,
+          featureGrid: [this.h, this.w, c],
+          logits,
+          read: r.read,
+          confidence: r.confidence,
+          motion: r.motion,
+          ...(luma && s.hasPrevLuma ? { lumaNow: luma, lumaPrev: s.prevLuma } : {}),
+          radius: this.opts.params.radius,
+          H: this.H,
+          W: this.W,
+        }));
+      } else {
+        const g = this.opts.memoryWeight;
+        for (let i = 0; i < out.length; i++) {
+          out[i] = fastSigmoid(clamp8(logits[i]!) + g * fastClampedLogit(r.read[i]!));
+        }
+      }
+      return tf.tensor2d(out, [this.H, this.W]);
+    } finally {
+      if (luma) {
+        s.prevLuma.set(luma);
+        s.hasPrevLuma = true;
+      }
     }
   }
 
@@ -190,6 +255,7 @@ export class AttentionTemporal implements TemporalStage {
         const { read, confidence, motion } = this.read(s);
         const diff = luma && s.hasPrevLuma ? absDiff(luma, s.prevLuma, this.H, this.W) : tf.zeros([this.H, this.W]);
         return {
+          features: tf.mul(tf.tensor3d(s.pendingKey, [this.h, this.w, this.keyChannels]), Math.sqrt(this.keyChannels)) as tf.Tensor3D,
           logits: input.logits.squeeze([2]) as tf.Tensor2D,
           read,
           confidence,
@@ -273,7 +339,11 @@ function absDiff(a: Uint8Array, b: Uint8Array, H: number, W: number): tf.Tensor2
 }
 
 export function disposeFusionInputs(x: FusionInputs): void {
-  tf.dispose([x.logits, x.read, x.confidence, x.motion, x.frameDiff]);
+  tf.dispose([x.features, x.logits, x.read, x.confidence, x.motion, x.frameDiff]);
+}
+
+function clamp8(v: number): number {
+  return v > LOGIT_CLAMP ? LOGIT_CLAMP : v < -LOGIT_CLAMP ? -LOGIT_CLAMP : v;
 }
 
 /** Logits are clamped to ±8 (probability 0.0003…0.9997) wherever they are combined. */
