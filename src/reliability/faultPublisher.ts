@@ -17,7 +17,8 @@ import { packetizeH264, packetizeVp8, RtpSequencer } from '../ingest/rtpPacketiz
 import { ClipEncoder } from '../testing/encoder.js';
 import type { I420Picture } from '../decode/types.js';
 import { decodeMask } from '../egress/maskCodec.js';
-import { MASKS_CHANNEL_LABEL, parseServerMessage, type ServerMessage } from '../signaling/protocol.js';
+import { MASKS_CHANNEL_LABEL, type ServerMessage } from '../signaling/protocol.js';
+import { openWsOffer, withTimeout } from '../testing/wsOffer.js';
 
 export interface FaultPublisherOptions {
   /** Server base URL, http://host:port. */
@@ -121,35 +122,17 @@ export class FaultPublisher {
     const dcOpen = new Promise<void>((resolve) => dc.stateChanged.subscribe((s) => s === 'open' && resolve()));
     await this.pc.setLocalDescription(await this.pc.createOffer());
     const offer = this.opts.rewriteOffer ? this.opts.rewriteOffer(this.pc.localDescription!.sdp) : this.pc.localDescription!.sdp;
-    this.ws = new WebSocket(this.opts.url.replace(/^http/, 'ws') + '/signal', { headers: this.opts.headers ?? {}, ...(this.opts.ca ? { ca: this.opts.ca } : {}) });
-    const answered = new Promise<void>((resolve, reject) => {
-      this.ws.on('message', (raw) => {
-        let m: ServerMessage;
-        try {
-          m = parseServerMessage(raw.toString());
-        } catch (e) {
-          this.errors.push(`bad server message: ${(e as Error).message}`);
-          return;
-        }
-        if (m.type === 'answer') {
-          this.answer = m;
-          const sdp = this.opts.rewriteAnswer ? this.opts.rewriteAnswer(m.sdp) : m.sdp;
-          this.pc.setRemoteDescription({ type: 'answer', sdp }).then(() => resolve(), reject);
-        } else if (m.type === 'bye') {
-          this.byeReason = m.reason;
-        } else {
-          this.serverErrors.push(`${m.code}: ${m.message}`);
-          reject(new Error(`server error ${m.code}: ${m.message}`));
-        }
-      });
-      this.ws.on('error', reject);
+    const signaling = openWsOffer({ url: this.opts.url, sdp: offer, timeoutMs, ...(this.opts.token ? { token: this.opts.token } : {}), ...(this.opts.headers ? { headers: this.opts.headers } : {}), ...(this.opts.ca ? { ca: this.opts.ca } : {}) }, {
+      answer: (m) => {
+        this.answer = m;
+        return this.pc.setRemoteDescription({ type: 'answer', sdp: this.opts.rewriteAnswer ? this.opts.rewriteAnswer(m.sdp) : m.sdp });
+      },
+      bye: (reason) => (this.byeReason = reason),
+      serverError: (text) => this.serverErrors.push(text),
+      badMessage: (text) => this.errors.push(text),
     });
-    await new Promise<void>((resolve, reject) => {
-      this.ws.once('open', () => resolve());
-      this.ws.once('error', reject);
-    });
-    this.ws.send(JSON.stringify({ type: 'offer', sdp: offer, ...(this.opts.token ? { token: this.opts.token } : {}) }));
-    await withTimeout(answered, timeoutMs, 'answer');
+    this.ws = signaling.ws;
+    await signaling.answered;
     await withTimeout(dcOpen, timeoutMs, 'data channel open');
   }
 
@@ -290,11 +273,3 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let t: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<T>((_, reject) => { t = setTimeout(() => reject(new Error(`timed out waiting for ${what} after ${ms} ms`)), ms); })]);
-  } finally {
-    clearTimeout(t);
-  }
-}

@@ -25,7 +25,8 @@ import { ClipEncoder, type EncodedChunk } from './encoder.js';
 import { FfmpegVp8Encoder } from './ffmpegEncoder.js';
 import type { I420Picture } from '../decode/types.js';
 import { decodeMask, type MaskMessage } from '../egress/maskCodec.js';
-import { MASKS_CHANNEL_LABEL, parseServerMessage, type ServerMessage } from '../signaling/protocol.js';
+import { MASKS_CHANNEL_LABEL, type ServerMessage } from '../signaling/protocol.js';
+import { openWsOffer, withTimeout } from './wsOffer.js';
 
 export interface PublisherOptions {
   /** Server base URL, http://host:port. */
@@ -140,35 +141,18 @@ export class WeriftPublisher {
 
     const offer = await this.pc.createOffer();
     await this.pc.setLocalDescription(offer);
-    this.ws = new WebSocket(this.opts.url.replace(/^http/, 'ws') + '/signal');
-    const answered = new Promise<void>((resolve, reject) => {
-      this.ws.on('message', (raw) => {
-        let m: ServerMessage;
-        try {
-          m = parseServerMessage(raw.toString());
-        } catch (e) {
-          this.errors.push(`bad server message: ${(e as Error).message}`);
-          return;
-        }
-        if (m.type === 'answer') {
-          this.answer = m;
-          this.sessionId = m.sessionId;
-          this.pc.setRemoteDescription({ type: 'answer', sdp: m.sdp }).then(() => resolve(), reject);
-        } else if (m.type === 'bye') {
-          this.byeReason = m.reason;
-        } else if (m.type === 'error') {
-          this.errors.push(`${m.code}: ${m.message}`);
-          reject(new Error(`server error ${m.code}: ${m.message}`));
-        }
-      });
-      this.ws.on('error', reject);
+    const signaling = openWsOffer({ url: this.opts.url, sdp: this.pc.localDescription!.sdp, timeoutMs }, {
+      answer: (m) => {
+        this.answer = m;
+        this.sessionId = m.sessionId;
+        return this.pc.setRemoteDescription({ type: 'answer', sdp: m.sdp });
+      },
+      bye: (reason) => (this.byeReason = reason),
+      serverError: (text) => this.errors.push(text),
+      badMessage: (text) => this.errors.push(text),
     });
-    await new Promise<void>((resolve, reject) => {
-      this.ws.once('open', () => resolve());
-      this.ws.once('error', reject);
-    });
-    this.ws.send(JSON.stringify({ type: 'offer', sdp: this.pc.localDescription!.sdp }));
-    await withTimeout(answered, timeoutMs, 'answer');
+    this.ws = signaling.ws;
+    await signaling.answered;
     await withTimeout(dcOpen, timeoutMs, 'data channel open');
   }
 
@@ -302,11 +286,3 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let t: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<T>((_, reject) => { t = setTimeout(() => reject(new Error(`timed out waiting for ${what} after ${ms} ms`)), ms); })]);
-  } finally {
-    clearTimeout(t);
-  }
-}
