@@ -91,6 +91,46 @@ export class SegmentationEngine {
     return this.sessions.has(id);
   }
 
+  /**
+   * Runs the temporal stage over a few synthetic frames in a throwaway session (a noisy square
+   * of person moving across the mask, random features), so its JavaScript (the read kernel, the
+   * gate) is compiled before the first real session: cold, the first frames with memory took
+   * 50–70 ms instead of 4 and the first session on a fresh worker lost frames as superseded.
+   * Leaves no tensors behind; the session's memory goes to the stage's pool of spare states.
+   */
+  warmUp(frames = 8): void {
+    this.assertOpen();
+    const { maskWidth: W, maskHeight: H, featureShape, inputWidth, inputHeight } = this.info;
+    const [h, w, c] = featureShape;
+    const state = this.stage.openSession();
+    const rgb = new Uint8Array(inputWidth * inputHeight * 3).fill(128);
+    let seed = 12345;
+    const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296) * 2 - 1;
+    try {
+      for (let t = 0; t < frames; t++) {
+        const logits = new Float32Array(H * W);
+        const x0 = Math.floor(W / 4) + t * 2;
+        // Noisy logits: every branch of the per-pixel code (saturated and in-between values) runs
+        // here, not first in a real session (an untaken branch costs a deoptimisation later).
+        for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) logits[y * W + x] = (x >= x0 && x < x0 + W / 2 && y >= H / 4 && y < (3 * H) / 4 ? 4 : -4) + 8 * rand();
+        const lt = tf.tensor3d(logits, [H, W, 1]);
+        const ft = tf.tensor3d(Float32Array.from({ length: h * w * c }, rand), [h, w, c]);
+        try {
+          const p = this.stage.process(state, { logits: lt, features: ft, rgb });
+          try {
+            this.stage.commit(state, Uint8Array.from(p.dataSync(), (v) => Math.round(v * 255)));
+          } finally {
+            p.dispose();
+          }
+        } finally {
+          tf.dispose([lt, ft]);
+        }
+      }
+    } finally {
+      state.dispose();
+    }
+  }
+
   /** Allocates the session's temporal memory (fixed size). */
   openSession(id: string): void {
     this.assertOpen();

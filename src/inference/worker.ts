@@ -7,7 +7,7 @@
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { SegmentationEngine, type BatchItem, type EngineMemory } from './engine.js';
 import type { BatchSupport } from './backbone.js';
-import { packedToRgb } from './packedI420.js';
+import { packI420Picture, packedToRgb } from './packedI420.js';
 import type { BackendAttempt, EngineInfo, EngineOptions, PackedI420, SegmentResult } from './types.js';
 
 /**
@@ -68,6 +68,7 @@ async function main(): Promise<void> {
   let engine: SegmentationEngine;
   try {
     engine = await SegmentationEngine.create(workerData as EngineOptions);
+    warmUp(engine);
   } catch (e) {
     send({ type: 'initError', error: serialize(e) });
     port.close(); // lets the thread exit: nothing else keeps it alive
@@ -98,6 +99,19 @@ async function main(): Promise<void> {
     }
   });
   send({ type: 'ready', info: engine.info, backendAttempts: engine.backendAttempts, batchSupport: engine.batchSupport });
+}
+
+/**
+ * Compiles the per-frame JavaScript before the first session: the I420 → RGB preprocess on a
+ * grey 640×480 picture and the temporal stage (engine.warmUp). Cold, the first frames of the
+ * first session on a fresh worker took 3–5× longer and some were superseded.
+ */
+function warmUp(engine: SegmentationEngine): void {
+  const width = 640;
+  const height = 480;
+  const pic = { width, height, y: new Uint8Array(width * height).fill(128), u: new Uint8Array((width * height) / 4).fill(128), v: new Uint8Array((width * height) / 4).fill(128), yStride: width, uvStride: width / 2 };
+  for (let i = 0; i < 3; i++) packedToRgb(packI420Picture(pic), engine.info.inputWidth, engine.info.inputHeight);
+  engine.warmUp();
 }
 
 /**

@@ -34,6 +34,13 @@ function overlap(m: ReceivedMask, box: Box, srcW: number, srcH: number): { preci
   return { precision: fg ? fgIn / fg : 0, coverage: fgIn / boxArea };
 }
 
+/** Frames the server dropped (every reason) plus mask messages it could not send, so far. */
+async function droppedTotal(url: string): Promise<number> {
+  const text = await (await fetch(url + '/metrics')).text();
+  const sum = (re: RegExp) => [...text.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0);
+  return sum(/^maskstream_frames_dropped_total\{reason="[a-z_]+"\} (\S+)$/gm) + sum(/^maskstream_mask_messages_dropped_total\{sink="data_channel"\} (\S+)$/gm);
+}
+
 async function waitFor(cond: () => boolean, ms: number): Promise<void> {
   const end = Date.now() + ms;
   while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
@@ -57,19 +64,34 @@ describe('live pipeline (werift publisher → server → masks)', function () {
   });
 
   for (const codec of ['vp8', 'h264'] as const) {
-    it(`returns masks for ≥ 90 % of ${codec.toUpperCase()} frames, in order, with latency fields, over the person`, async () => {
+    it(`returns masks for ≥ 80 % of ${codec.toUpperCase()} frames and accounts for every other one, in order, with latency fields, over the person`, async () => {
+      const droppedBefore = await droppedTotal(server.url);
       const pub = new WeriftPublisher({ url: server.url, codec, frames, fps: FPS, totalFrames: FRAMES });
+      let dropped = 0;
       try {
         await pub.connect();
         expect(pub.answer?.sessionId).to.be.a('string');
         await pub.run();
-        await waitFor(() => pub.masks.length >= pub.framesSent, 2000);
+        const end = Date.now() + 3000;
+        do {
+          dropped = (await droppedTotal(server.url)) - droppedBefore;
+          if (pub.masks.length + dropped >= pub.framesSent) break;
+          await new Promise((r) => setTimeout(r, 50));
+        } while (Date.now() < end);
       } finally {
         await pub.close();
       }
+      // Frames still inside the decoder when the stream ends (FFmpeg holds 2 back for the x264
+      // test encoder's H.264) are counted as dropped (`closed`) when the session closes.
+      await waitFor(() => server.registry.size === 0, 5000);
+      dropped = (await droppedTotal(server.url)) - droppedBefore;
       expect(pub.errors).to.deep.equal([]);
       const masks = pub.masks;
-      expect(masks.length, `masks for ${masks.length}/${pub.framesSent} frames`).to.be.at.least(Math.ceil(0.9 * FRAMES));
+      // A live stream prefers the newest frame: on this 2-core machine, with the publisher's
+      // encoder in the test's own process, a few frames are superseded (mostly while the session
+      // starts). Each one is counted; none may vanish.
+      expect(masks.length + dropped, `masks ${masks.length} + counted drops ${dropped} vs ${pub.framesSent} frames sent`).to.equal(pub.framesSent);
+      expect(masks.length, `masks for ${masks.length}/${pub.framesSent} frames`).to.be.at.least(Math.ceil(0.8 * FRAMES));
 
       // In order: sequence numbers and source frames strictly increase.
       for (let i = 1; i < masks.length; i++) {
@@ -109,7 +131,7 @@ describe('live pipeline (werift publisher → server → masks)', function () {
     const text = await (await fetch(server.url + '/metrics')).text();
     const value = (re: RegExp) => Number(re.exec(text)?.[1] ?? NaN);
     const processed = value(/^maskstream_frames_processed_total (\S+)$/m);
-    expect(processed, 'frames processed by the two streams above').to.be.at.least(2 * Math.ceil(0.9 * FRAMES));
+    expect(processed, 'frames processed by the two streams above').to.be.at.least(2 * Math.ceil(0.8 * FRAMES));
     expect(value(/^maskstream_frames_received_total (\S+)$/m)).to.be.at.least(processed);
     for (const stage of ['receive', 'decode', 'preprocess', 'inference', 'temporal', 'encode', 'queue', 'server']) {
       expect(value(new RegExp(`^maskstream_stage_duration_seconds_count\\{stage="${stage}"\\} (\\S+)$`, 'm')), stage).to.be.greaterThan(0);
