@@ -200,21 +200,27 @@ export class SegmentationEngine {
   /** Temporal stage + sigmoid × 255 to bytes + commit, for one frame of a batch. Borrows `out`. */
   private finish(state: TemporalState, rgb: Uint8Array, out: BackboneOutput, inferenceMs: number, batchSize: number): SegmentResult {
     const t1 = performance.now();
-    const fused = this.stage.process(state, { logits: out.logits, features: out.features, rgb });
-    let probs: Float32Array;
-    try {
-      const scaled = tf.tidy(() => tf.mul(fused, 255));
+    const input = { logits: out.logits, features: out.features, rgb };
+    const direct = this.stage.processToArray?.(state, input);
+    // Probability × 255 to bytes: a Uint8ClampedArray rounds to nearest and clamps to [0, 255].
+    let mask: Uint8ClampedArray;
+    if (direct) {
+      mask = new Uint8ClampedArray(direct.length);
+      for (let i = 0; i < direct.length; i++) mask[i] = direct[i]! * 255;
+    } else {
+      const fused = this.stage.process(state, input);
       try {
-        probs = scaled.dataSync() as Float32Array;
+        const scaled = tf.tidy(() => tf.mul(fused, 255));
+        try {
+          mask = new Uint8ClampedArray(scaled.size);
+          mask.set(scaled.dataSync() as Float32Array); // natively, in one pass
+        } finally {
+          scaled.dispose();
+        }
       } finally {
-        scaled.dispose();
+        fused.dispose();
       }
-    } finally {
-      fused.dispose();
     }
-    // Uint8ClampedArray.set rounds to nearest and clamps to [0, 255] natively in one pass.
-    const mask = new Uint8ClampedArray(probs.length);
-    mask.set(probs);
     const bytes = new Uint8Array(mask.buffer);
     this.stage.commit(state, bytes);
     const t2 = performance.now();

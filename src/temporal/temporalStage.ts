@@ -32,6 +32,12 @@ export interface TemporalStage {
   openSession(): TemporalState;
   /** Fused foreground probability [H, W] in [0, 1]: a new tensor the caller owns. */
   process(state: TemporalState, input: TemporalInput): tf.Tensor2D;
+  /**
+   * The same as process(), as a plain array [H·W] owned by the stage (valid until its next
+   * call), where the stage computes on arrays anyway (CPU backends): the engine then skips a
+   * tensor round trip. Null (or absent) = use process().
+   */
+  processToArray?(state: TemporalState, input: TemporalInput): Float32Array | null;
   /** Records the frame's final mask (H × W bytes, probability × 255) in the session's memory. */
   commit(state: TemporalState, mask: Uint8Array): void;
   /** Frees what the stage itself owns (weights, tables). Idempotent. */

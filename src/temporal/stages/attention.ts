@@ -167,7 +167,8 @@ export class AttentionTemporal implements TemporalStage {
   }
 
   process(state: TemporalState, input: TemporalInput): tf.Tensor2D {
-    if (this.arrayPath) return this.processArrays(asState(state, AttentionState), input);
+    // A copy: the cpu backend keeps the array it is given, and the stage reuses its buffer.
+    if (this.arrayPath) return tf.tensor2d(this.processArrays(asState(state, AttentionState), input).slice(), [this.H, this.W]);
     const x = this.prepareFusion(state, input);
     try {
       return tf.tidy(() => {
@@ -180,13 +181,21 @@ export class AttentionTemporal implements TemporalStage {
     }
   }
 
+  processToArray(state: TemporalState, input: TemporalInput): Float32Array | null {
+    return this.arrayPath ? this.processArrays(asState(state, AttentionState), input) : null;
+  }
+
+  /** Output buffer of the array path (owned; valid until the next frame) and its luma scratch. */
+  private out?: Float32Array;
+  private lumaScratch?: Uint8Array;
+
   /**
    * The whole stage on plain arrays (CPU backends): the fused read, then the head's fuseArrays()
    * or the non-parametric rule, with no tensor op but the input read-backs and the output
    * tensor. Computes the same function as the tensor path (tested against it); on wasm the
    * tensor path's ~50 small ops cost ~2.5 ms of per-op overhead per frame.
    */
-  private processArrays(s: AttentionState, input: TemporalInput): tf.Tensor2D {
+  private processArrays(s: AttentionState, input: TemporalInput): Float32Array {
     const P = this.h * this.w;
     const c = this.c;
     const feats = input.features.dataSync() as Float32Array;
@@ -199,18 +208,18 @@ export class AttentionTemporal implements TemporalStage {
     }
     s.hasPending = true;
     const head = this.opts.head;
-    const luma = head ? lumaOf(input.rgb, this.H * this.W) : undefined;
+    const luma = head ? lumaOf(input.rgb, this.H * this.W, (this.lumaScratch ??= new Uint8Array(this.H * this.W))) : undefined;
     try {
       const logits = input.logits.dataSync() as Float32Array;
-      const out = new Float32Array(this.H * this.W);
+      const out = (this.out ??= new Float32Array(this.H * this.W));
       if (s.ring.size === 0) {
         for (let i = 0; i < out.length; i++) out[i] = fastSigmoid(logits[i]!);
-        return tf.tensor2d(out, [this.H, this.W]);
+        return out;
       }
       const n = s.ring.size;
       const r = this.fused!.run({ query: key, keys: s.ring.keys.subarray(0, n * P * c), values: s.ring.values.subarray(0, n * this.H * this.W), frames: n }, 1 / 255);
       if (head) {
-        out.set(head.fuseArrays({
+        return head.fuseArrays({
           keys: key,
           featureGrid: [this.h, this.w, c],
           logits,
@@ -221,14 +230,11 @@ export class AttentionTemporal implements TemporalStage {
           radius: this.opts.params.radius,
           H: this.H,
           W: this.W,
-        }));
-      } else {
-        const g = this.opts.memoryWeight;
-        for (let i = 0; i < out.length; i++) {
-          out[i] = fastSigmoid(clamp8(logits[i]!) + g * fastClampedLogit(r.read[i]!));
-        }
+        });
       }
-      return tf.tensor2d(out, [this.H, this.W]);
+      const g = this.opts.memoryWeight;
+      for (let i = 0; i < out.length; i++) out[i] = fastSigmoid(clamp8(logits[i]!) + g * fastClampedLogit(r.read[i]!));
+      return out;
     } finally {
       if (luma) {
         s.prevLuma.set(luma);
@@ -325,9 +331,9 @@ export class AttentionTemporal implements TemporalStage {
 }
 
 /** BT.601 luma of RGB bytes (pixels × 3), one byte per pixel. */
-function lumaOf(rgb: Uint8Array, pixels: number): Uint8Array | undefined {
+function lumaOf(rgb: Uint8Array, pixels: number, into?: Uint8Array): Uint8Array | undefined {
   if (rgb.length !== pixels * 3) return undefined; // model input size ≠ mask size: no frame-difference cue
-  const y = new Uint8Array(pixels);
+  const y = into ?? new Uint8Array(pixels);
   for (let i = 0, j = 0; i < pixels; i++, j += 3) y[i] = (77 * rgb[j]! + 150 * rgb[j + 1]! + 29 * rgb[j + 2]!) >> 8;
   return y;
 }

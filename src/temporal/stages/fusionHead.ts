@@ -441,7 +441,7 @@ function poolCues(x: FusionArrays, sc: CpuScratch, pool: number, step: number, g
       const d = fastSigmoid(L) - r;
       const g = rowGate + ((px / pool) | 0);
       X[g] += L;
-      X[G + g] += fastClampedLogit(r);
+      X[G + g] += readLogit(rv);
       X[G5 + g] += d < 0 ? -d : d;
       if (withDiff) {
         const e = lumaNow![i]! - lumaPrev![i]!;
@@ -498,13 +498,22 @@ function upsampleAndFuse(logits: Float32Array, read: Float32Array, sc: CpuScratc
       const i = row + px;
       const lv = logits[i]!;
       const L = lv > CLAMP ? CLAMP : lv < -CLAMP ? -CLAMP : lv;
-      const rv = read[i]!;
-      const R = fastClampedLogit(rv < 1e-4 ? 1e-4 : rv > 1 - 1e-4 ? 1 - 1e-4 : rv);
+      const R = readLogit(read[i]!);
       let z = L + (rowG[x0]! + (rowG[x1]! - rowG[x0]!) * fx) * R;
       if (withCorr) z += rowC[x0]! + (rowC[x1]! - rowC[x0]!) * fx;
       out[i] = fastSigmoid(z);
     }
   }
+}
+
+/**
+ * The read as a clamped logit, as the tensor path computes it (probability clamped to
+ * [1e-4, 1 − 1e-4], logit clamped to ±8); an empty or full read (most pixels) skips the table.
+ */
+function readLogit(p: number): number {
+  if (p <= 1e-4) return -CLAMP; // logit(1e-4) = −9.2 → −8
+  if (p >= 1 - 1e-4) return CLAMP;
+  return fastClampedLogit(p);
 }
 
 interface CpuWeights {
