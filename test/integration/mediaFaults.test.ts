@@ -45,16 +45,21 @@ describe('media faults: the decoder error is contained, a keyframe is requested,
     expect(p.byeReason, `${what}: session still open`).to.equal(undefined);
   }
 
+  /** The server's counters this test moves, read before and after. */
+  async function faultCounters() {
+    return {
+      decoderErrors: await metricValue(server.url, 'maskstream_decoder_errors_total'),
+      corrupt: await metricValue(server.url, 'maskstream_frames_dropped_total', 'reason="corrupt"'),
+      kfTimeout: await metricValue(server.url, 'maskstream_keyframe_requests_total', 'reason="timeout"'),
+      kfStart: await metricValue(server.url, 'maskstream_keyframe_requests_total', 'reason="start"'),
+      jumps: await metricValue(server.url, 'maskstream_media_events_total', 'event="timestamp_jump"'),
+      sizes: await metricValue(server.url, 'maskstream_media_events_total', 'event="resolution_change"'),
+    };
+  }
+
   for (const codec of ['vp8', 'h264'] as const) {
     it(`${codec.toUpperCase()}: lost first keyframe + ignored PLI, garbage payloads, truncated and corrupt frames, timestamp jump and wrap, two resolution changes, a pause`, async () => {
-      const before = {
-        decoderErrors: await metricValue(server.url, 'maskstream_decoder_errors_total'),
-        corrupt: await metricValue(server.url, 'maskstream_frames_dropped_total', 'reason="corrupt"'),
-        kfTimeout: await metricValue(server.url, 'maskstream_keyframe_requests_total', 'reason="timeout"'),
-        kfStart: await metricValue(server.url, 'maskstream_keyframe_requests_total', 'reason="start"'),
-        jumps: await metricValue(server.url, 'maskstream_media_events_total', 'event="timestamp_jump"'),
-        sizes: await metricValue(server.url, 'maskstream_media_events_total', 'event="resolution_change"'),
-      };
+      const before = await faultCounters();
       // Starts 1 s before the 32-bit RTP timestamp wraps, so the wrap happens during the first phase.
       const pub = new FaultPublisher({ url: server.url, codec, frames: clips['320x240']!, fps: FPS, firstTimestamp: 2 ** 32 - 90_000 });
       try {
@@ -115,14 +120,7 @@ describe('media faults: the decoder error is contained, a keyframe is requested,
       } finally {
         await pub.close();
       }
-      const after = {
-        decoderErrors: await metricValue(server.url, 'maskstream_decoder_errors_total'),
-        corrupt: await metricValue(server.url, 'maskstream_frames_dropped_total', 'reason="corrupt"'),
-        kfTimeout: await metricValue(server.url, 'maskstream_keyframe_requests_total', 'reason="timeout"'),
-        kfStart: await metricValue(server.url, 'maskstream_keyframe_requests_total', 'reason="start"'),
-        jumps: await metricValue(server.url, 'maskstream_media_events_total', 'event="timestamp_jump"'),
-        sizes: await metricValue(server.url, 'maskstream_media_events_total', 'event="resolution_change"'),
-      };
+      const after = await faultCounters();
       const d = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - before[k as keyof typeof before]]));
       console.log(`      ${codec}: ${pub.masksReceived} masks for ${pub.framesSent} frames; counters: ${JSON.stringify(d)}; keyframe requests seen by the publisher: ${pub.keyframeRequests}`);
       expect(d.kfStart, 'asked for a keyframe at the start').to.be.at.least(1);
