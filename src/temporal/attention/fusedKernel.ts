@@ -21,6 +21,8 @@ export class FusedAttention {
   private readonly anyFg: Uint8Array;
   /** The current query cell's channels (as doubles: no conversion in the inner loop). */
   private qv = new Float64Array(0);
+  /** The JavaScript fallback's affinities of one cell's candidates. */
+  private cellAff = new Float32Array(0);
   /** Per query cell: 1 if some memory frame has foreground in its window. */
   private readonly active: Uint8Array;
   private readonly out: AttentionOutputs;
@@ -122,8 +124,8 @@ export class FusedAttention {
     const HW = H * W;
     this.markActive(values, N, valueScale);
     const active = this.active;
-    // Every candidate's affinity at once in WebAssembly, read below in the same order; or
-    // computed in the loop in JavaScript.
+    // Every candidate's affinity at once in WebAssembly, read below in the same order (or
+    // computed cell by cell in JavaScript).
     const aff = this.wasm?.run(q, keys, active, h, w, c, N, R);
     let ai = 0;
     for (let y = 0; y < h; y++) {
@@ -138,46 +140,35 @@ export class FusedAttention {
         }
         const x0 = Math.max(0, x - R);
         const x1 = Math.min(w - 1, x + R);
-        let count: number;
+        // This cell's candidates, in the definition's order (frame, then offset row, then
+        // column): the next `span` WebAssembly affinities, or computed here into cellAff.
+        const cols = x1 - x0 + 1;
+        const perFrame = (y1 - y0 + 1) * cols;
+        const span = N * perFrame;
+        let src: Float32Array;
+        let start = 0;
         if (aff) {
-          // This cell's candidates are the next `span` affinities, in candidate order.
-          const cols = x1 - x0 + 1;
-          const perFrame = (y1 - y0 + 1) * cols;
-          const span = N * perFrame;
-          count = topKOf(aff, ai, span, topK, topA, topI);
+          src = aff;
+          start = ai;
           ai += span;
-          for (let j = 0; j < count; j++) {
-            const k = topI[j]!;
-            const n = (k / perFrame) | 0;
-            const r = k - n * perFrame;
-            topI[j] = n * P + (y0 + ((r / cols) | 0)) * w + x0 + (r % cols);
-          }
         } else {
+          if (this.cellAff.length < span) this.cellAff = new Float32Array(span);
+          src = this.cellAff;
           const qo = (y * w + x) * c;
           for (let i = 0; i < c; i++) qv[i] = q[qo + i]!;
-          count = 0;
-          let cut = -Infinity; // the k-th best so far once k are kept
-          // Candidates in a fixed order (frame, then offset row, then column): with strict
-          // ">" below, earlier candidates win ties, as the definition says.
+          let t = 0;
           for (let n = 0; n < N; n++) {
-            const kn = n * P;
             for (let yy = y0; yy <= y1; yy++) {
-              for (let xx = x0; xx <= x1; xx++) {
-                const cell = kn + yy * w + xx;
-                const a = dot(qv, keys, cell * c, c);
-                if (count === topK && !(a > cut)) continue;
-                let j = count < topK ? count++ : topK - 1;
-                while (j > 0 && a > topA[j - 1]!) {
-                  topA[j] = topA[j - 1]!;
-                  topI[j] = topI[j - 1]!;
-                  j--;
-                }
-                topA[j] = a;
-                topI[j] = cell;
-                if (count === topK) cut = topA[topK - 1]!;
-              }
+              for (let xx = x0; xx <= x1; xx++) src[t++] = dot(qv, keys, (n * P + yy * w + xx) * c, c);
             }
           }
+        }
+        const count = topKOf(src, start, span, topK, topA, topI);
+        for (let j = 0; j < count; j++) {
+          const k = topI[j]!; // → memory cell n·P + yy·w + xx
+          const n = (k / perFrame) | 0;
+          const r = k - n * perFrame;
+          topI[j] = n * P + (y0 + ((r / cols) | 0)) * w + x0 + (r % cols);
         }
         // Softmax over the kept candidates (max-subtracted for range).
         const m = topA[0]!;
