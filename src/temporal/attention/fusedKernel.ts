@@ -127,6 +127,7 @@ export class FusedAttention {
     // Every candidate's affinity at once in WebAssembly, read below in the same order (or
     // computed cell by cell in JavaScript).
     const aff = this.wasm?.run(q, keys, active, h, w, c, N, R);
+    read.fill(0); // inactive cells read 0; active cells add into it
     let ai = 0;
     for (let y = 0; y < h; y++) {
       const y0 = Math.max(0, y - R);
@@ -135,7 +136,6 @@ export class FusedAttention {
         if (!active[y * w + x]) {
           confidence[y * w + x] = 0;
           motion[y * w + x] = 0;
-          for (let by = 0; by < s; by++) read.fill(0, (y * s + by) * W + x * s, (y * s + by) * W + x * s + s);
           continue;
         }
         const x0 = Math.max(0, x - R);
@@ -196,26 +196,27 @@ export class FusedAttention {
         }
         confidence[y * w + x] = m;
         motion[y * w + x] = mot;
-        // Each memory frame's mask, shifted by its expected offset (whole pixels), weighted by mass.
-        for (let by = 0; by < s; by++) {
-          const py = y * s + by;
-          const row = py * W + x * s;
-          for (let bx = 0; bx < s; bx++) read[row + bx] = 0;
-        }
+        // Each memory frame's mask, shifted by its expected offset (whole pixels), weighted by
+        // mass, added to the (zeroed) read; source pixels clamped to the image, and the clamp
+        // skipped for columns when the shifted block lies inside it.
         for (let n = 0; n < N; n++) {
           const mn = mass[n]!;
           if (mn === 0) continue;
           const oy = Math.floor((s * sumY[n]!) / mn + 0.5);
           const ox = Math.floor((s * sumX[n]!) / mn + 0.5);
           const base = n * HW;
+          const wv = mn * valueScale;
+          const sx0 = x * s + ox;
+          const inside = sx0 >= 0 && sx0 + s - 1 <= W - 1;
           for (let by = 0; by < s; by++) {
             const py = y * s + by;
             const sy = Math.min(H - 1, Math.max(0, py + oy));
             const row = py * W + x * s;
             const src = base + sy * W;
-            for (let bx = 0; bx < s; bx++) {
-              const sx = Math.min(W - 1, Math.max(0, x * s + bx + ox));
-              read[row + bx]! += mn * values[src + sx]! * valueScale;
+            if (inside) {
+              for (let bx = 0; bx < s; bx++) read[row + bx]! += wv * values[src + sx0 + bx]!;
+            } else {
+              for (let bx = 0; bx < s; bx++) read[row + bx]! += wv * values[src + Math.min(W - 1, Math.max(0, sx0 + bx))]!;
             }
           }
         }
