@@ -94,8 +94,9 @@ export class SegmentationEngine {
   /**
    * Runs the temporal stage over a few synthetic frames in a throwaway session (a noisy square
    * of person moving across the mask, random features), so its JavaScript (the read kernel, the
-   * gate) is compiled before the first real session: cold, the first frames with memory took
-   * 50–70 ms instead of 4 and the first session on a fresh worker lost frames as superseded.
+   * gate) is compiled before the first real session: measured on an idle engine, the first
+   * frame with memory took 15–21 ms cold and 2.5–5 ms after this (≈ 2.5 ms once warm). It does
+   * not help against CPU contention when a session starts on a busy machine.
    * Leaves no tensors behind; the session's memory goes to the stage's pool of spare states.
    */
   warmUp(frames = 8): void {

@@ -103,8 +103,7 @@ async function main(): Promise<void> {
 
 /**
  * Compiles the per-frame JavaScript before the first session: the I420 → RGB preprocess on a
- * grey 640×480 picture and the temporal stage (engine.warmUp). Cold, the first frames of the
- * first session on a fresh worker took 3–5× longer and some were superseded.
+ * grey 640×480 picture and the temporal stage (engine.warmUp, which says what it measured).
  */
 function warmUp(engine: SegmentationEngine): void {
   const width = 640;

@@ -50,6 +50,7 @@ export function openWsOffer(o: WsOfferOptions, on: WsOfferHandlers): { ws: WebSo
     });
     ws.on('error', reject);
   });
+  answered.catch(() => {}); // awaited below only once the socket is open; a failed open rejects `done`
   const opened = new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('error', reject);
