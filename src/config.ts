@@ -4,6 +4,7 @@
  * a frozen copy. Every field documents its unit; README "Configuration" mirrors this table.
  */
 import { TEMPORAL_MODES, type BackendName, type ModelName, type TemporalMode } from './inference/types.js';
+import { DEFAULT_ROI, type RoiOptions } from './roi/roiTracker.js';
 
 export interface Config {
   /** HTTP/WebSocket port; 0 picks a free port. */
@@ -22,6 +23,13 @@ export interface Config {
   readonly temporal: TemporalMode;
   /** Frames kept in each session's feature ring buffer (4: what the fusion head was trained with; 8 costs 2× the read for +0.005 J). */
   readonly ringSize: number;
+  /**
+   * Region of interest: on = segment each frame on a crop around where the session's last mask
+   * found people (src/roi/, measured in `npm run bench:quality`), off = always the whole picture.
+   */
+  readonly roi: 'on' | 'off';
+  /** With roi on: the whole picture is segmented every this many frames so people entering elsewhere are found; 0 = only when nobody is tracked. */
+  readonly roiRefreshFrames: number;
   /** Concurrent sessions admitted; more are refused with `server_full`. */
   readonly maxSessions: number;
   /**
@@ -113,6 +121,8 @@ export const DEFAULTS: Config = Object.freeze({
   backend: 'auto',
   temporal: 'attention-learned',
   ringSize: 4,
+  roi: 'on',
+  roiRefreshFrames: 30,
   maxSessions: 4,
   inferenceWorkers: 0,
   maxBatch: 0,
@@ -197,6 +207,8 @@ const FIELDS: { [K in keyof Config]: FieldSpec } = {
   backend: { env: 'MASKSTREAM_BACKEND', flag: 'backend', parse: oneOf('auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu') },
   temporal: { env: 'MASKSTREAM_TEMPORAL', flag: 'temporal', parse: oneOf<TemporalMode>(...TEMPORAL_MODES) },
   ringSize: { env: 'MASKSTREAM_RING_SIZE', flag: 'ring-size', parse: int(1, 64) },
+  roi: { env: 'MASKSTREAM_ROI', flag: 'roi', parse: oneOf('on', 'off') },
+  roiRefreshFrames: { env: 'MASKSTREAM_ROI_REFRESH_FRAMES', flag: 'roi-refresh-frames', parse: int(0, 3600) },
   maxSessions: { env: 'MASKSTREAM_MAX_SESSIONS', flag: 'max-sessions', parse: int(1, 1000) },
   inferenceWorkers: { env: 'MASKSTREAM_INFERENCE_WORKERS', flag: 'inference-workers', parse: int(0, 64) },
   maxBatch: { env: 'MASKSTREAM_MAX_BATCH', flag: 'max-batch', parse: int(0, 64) },
@@ -343,4 +355,9 @@ export function loadConfig(opts: { env?: NodeJS.ProcessEnv; argv?: readonly stri
     if (v !== undefined) out[k] = v;
   }
   return Object.freeze(out) as unknown as Config;
+}
+
+/** The engine's region-of-interest options for a configuration (false = off). */
+export function roiOptionsOf(config: Pick<Config, 'roi' | 'roiRefreshFrames'>): RoiOptions | false {
+  return config.roi === 'on' ? { ...DEFAULT_ROI, refreshFrames: config.roiRefreshFrames } : false;
 }

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { loadConfig, type Config } from './config.js';
+import { loadConfig, roiOptionsOf, type Config } from './config.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { InferencePool } from './inference/inferencePool.js';
@@ -66,6 +66,7 @@ export async function startServer(overrides: Partial<Config> = {}, opts: { logge
     backend: config.backend,
     temporal: { mode: config.temporal, ringSize: config.ringSize },
     maxBatch: config.maxBatch,
+    roi: roiOptionsOf(config),
   };
   const inference: InferenceService = config.pipelineMode === 'naive'
     ? await NaiveInference.start(engineOptions)
@@ -77,7 +78,7 @@ export async function startServer(overrides: Partial<Config> = {}, opts: { logge
   metrics.inferenceWorkers.set(inference.workers);
   log.info('inference engine ready', {
     backend: engineInfo.backend, model: engineInfo.model, input: `${engineInfo.inputWidth}x${engineInfo.inputHeight}`,
-    temporal: config.temporal, ringSize: config.ringSize, pipeline: config.pipelineMode, workers: inference.workers, maxBatch: inference.maxBatch,
+    temporal: config.temporal, ringSize: config.ringSize, roi: config.roi, roiRefreshFrames: config.roiRefreshFrames, pipeline: config.pipelineMode, workers: inference.workers, maxBatch: inference.maxBatch,
   });
   if (config.pipelineMode === 'naive') log.warn('pipelineMode naive: one engine on the main thread, FIFO, nothing dropped; a benchmark baseline, not for service');
 

@@ -1,6 +1,8 @@
 /**
  * `npm run bench:quality -- [--clips a,b] [--variants v1,v2] [--json out.json] [--no-vtest]
- *   [--head models/other-fusion.json]` (--head: the learned head the attention-learned variants load)
+ *   [--head models/other-fusion.json] [--roi-options '{"refreshFrames":0}']`
+ * (--head: the learned head the attention-learned variants load; --roi-options: overrides of
+ * DEFAULT_ROI for the "+ roi" variants)
  *
  * The quality benchmark: every variant (model × temporal stage, plus the two-scale option)
  * over the evaluation clips with exact ground truth (src/quality/clips: composites of real
@@ -16,6 +18,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SegmentationEngine } from '../inference/engine.js';
+import { DEFAULT_ROI, type RoiOptions } from '../roi/roiTracker.js';
 import type { ModelName, TemporalConfig } from '../inference/types.js';
 import { OfflineSegmenter } from '../cli/segment.js';
 import { openY4m } from '../io/y4m.js';
@@ -33,6 +36,8 @@ export interface Variant {
   readonly model: ModelName;
   readonly temporal: TemporalConfig;
   readonly twoScales?: boolean;
+  /** Segment on the region of interest (src/roi, DEFAULT_ROI). */
+  readonly roi?: boolean;
 }
 
 export const VARIANTS: readonly Variant[] = [
@@ -44,6 +49,10 @@ export const VARIANTS: readonly Variant[] = [
   { name: 'attention meet N=2', model: 'meet', temporal: { mode: 'attention', ringSize: 2 } },
   { name: 'attention meet N=8', model: 'meet', temporal: { mode: 'attention', ringSize: 8 } },
   { name: 'attention-learned meet', model: 'meet', temporal: { mode: 'attention-learned', ringSize: 4 } },
+  { name: 'per-frame meet + roi', model: 'meet', temporal: { mode: 'none', ringSize: 1 }, roi: true },
+  { name: 'ema meet + roi', model: 'meet', temporal: { mode: 'ema', ringSize: 1 }, roi: true },
+  { name: 'attention meet + roi', model: 'meet', temporal: { mode: 'attention', ringSize: 4 }, roi: true },
+  { name: 'attention-learned meet + roi', model: 'meet', temporal: { mode: 'attention-learned', ringSize: 4 }, roi: true },
 ];
 
 interface ClipResult {
@@ -68,6 +77,11 @@ interface VariantResult {
   readonly backboneMedianMs: number;
   readonly temporalMedianMs: number;
   readonly temporalP95Ms: number;
+  /** Region of interest (uncrop + next box) and preprocess (crop + I420 → RGB), medians, ms. */
+  readonly roiMedianMs: number;
+  readonly preprocessMedianMs: number;
+  /** Share of frames segmented on a crop (region of interest variants). */
+  readonly croppedShare?: number;
 }
 
 function arg(name: string): string | undefined {
@@ -75,14 +89,24 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
+/** DEFAULT_ROI, with fields overridden by --roi-options '{"hold":0.8}' (for tuning runs). */
+function roiOptions(): RoiOptions {
+  const raw = arg('roi-options');
+  return raw ? { ...DEFAULT_ROI, ...(JSON.parse(raw) as Partial<RoiOptions>) } : DEFAULT_ROI;
+}
+
 const log = (m: string) => process.stderr.write(`bench:quality: ${m}\n`);
 
 async function runVariant(v: Variant, clips: readonly QualityClip[], vtest: string | undefined): Promise<VariantResult> {
-  const engine = await SegmentationEngine.create({ model: v.model, backend: 'wasm', temporal: v.temporal });
+  const engine = await SegmentationEngine.create({ model: v.model, backend: 'wasm', temporal: v.temporal, roi: v.roi ? roiOptions() : false });
   const results: ClipResult[] = [];
   let temporalBytes = 0;
   const bbAll: number[] = [];
   const tmAll: number[] = [];
+  const roiAll: number[] = [];
+  const preAll: number[] = [];
+  let cropped = 0;
+  let whole = 0;
   try {
     for (const clip of clips) {
       const ev = new SequenceEvaluator(clip.width, clip.height);
@@ -107,8 +131,15 @@ async function runVariant(v: Variant, clips: readonly QualityClip[], vtest: stri
           tm += seg.lastTimings!.temporalMs;
           bbAll.push(seg.lastTimings!.inferenceMs);
           tmAll.push(seg.lastTimings!.temporalMs);
+          roiAll.push(seg.lastTimings!.roiMs);
+          preAll.push(seg.lastTimings!.preprocessMs);
           ev.add(m, clip.gt[i]!);
           if (i === 0) temporalBytes = engine.memory().temporalBytes;
+        }
+        const counts = seg.roiCounts;
+        if (counts) {
+          cropped += counts.cropped;
+          whole += counts.whole;
         }
         seg.close();
       }
@@ -135,6 +166,9 @@ async function runVariant(v: Variant, clips: readonly QualityClip[], vtest: stri
       backboneMedianMs: q(bbAll, 50),
       temporalMedianMs: q(tmAll, 50),
       temporalP95Ms: q(tmAll, 95),
+      roiMedianMs: q(roiAll, 50),
+      preprocessMedianMs: q(preAll, 50),
+      ...(cropped + whole > 0 ? { croppedShare: cropped / (cropped + whole) } : {}),
       ...(vtestFlips !== undefined ? { vtestFlips } : {}),
     };
   } finally {
@@ -165,14 +199,14 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.le
 
 function summary(results: readonly VariantResult[]): string[] {
   const lines = [
-    '| variant | moving J | moving F | moving TE % | moving dtSSD | static J | static TE % | held-out clip J / TE % | vtest flips % | backbone ms median | temporal ms median / p95 | memory / session |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| variant | moving J | moving F | moving TE % | moving dtSSD | static J | static TE % | held-out clip J / TE % | vtest flips % | preprocess ms median | backbone ms median | temporal ms median / p95 | roi ms median (crops) | memory / session |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of results) {
     const mov = r.clips.filter((c) => c.kind === 'moving');
     const sta = r.clips.filter((c) => c.kind !== 'moving');
     const held = r.clips.find((c) => c.clip === 'skimage-independent');
-    lines.push(`| ${r.variant.name} | ${fmt(mean(mov.map((c) => c.J)), 4)} | ${fmt(mean(mov.map((c) => c.F)), 4)} | ${fmt(100 * mean(mov.map((c) => c.TE)), 3)} | ${fmt(mean(mov.map((c) => c.dtSSD)), 2)} | ${fmt(mean(sta.map((c) => c.J)), 4)} | ${fmt(100 * mean(sta.map((c) => c.TE)), 3)} | ${held ? `${fmt(held.J, 4)} / ${fmt(100 * held.TE, 3)}` : '–'} | ${r.vtestFlips !== undefined ? fmt(100 * r.vtestFlips, 3) : '–'} | ${fmt(r.backboneMedianMs || mean(r.clips.map((c) => c.backboneMs)), 1)} | ${r.variant.twoScales ? '–' : `${fmt(r.temporalMedianMs, 2)} / ${fmt(r.temporalP95Ms, 2)}`} | ${r.temporalBytesPerSession ? `${(r.temporalBytesPerSession / 1024).toFixed(0)} KiB` : '0'} |`);
+    lines.push(`| ${r.variant.name} | ${fmt(mean(mov.map((c) => c.J)), 4)} | ${fmt(mean(mov.map((c) => c.F)), 4)} | ${fmt(100 * mean(mov.map((c) => c.TE)), 3)} | ${fmt(mean(mov.map((c) => c.dtSSD)), 2)} | ${fmt(mean(sta.map((c) => c.J)), 4)} | ${fmt(100 * mean(sta.map((c) => c.TE)), 3)} | ${held ? `${fmt(held.J, 4)} / ${fmt(100 * held.TE, 3)}` : '–'} | ${r.vtestFlips !== undefined ? fmt(100 * r.vtestFlips, 3) : '–'} | ${r.variant.twoScales ? '–' : fmt(r.preprocessMedianMs, 2)} | ${fmt(r.backboneMedianMs || mean(r.clips.map((c) => c.backboneMs)), 1)} | ${r.variant.twoScales ? '–' : `${fmt(r.temporalMedianMs, 2)} / ${fmt(r.temporalP95Ms, 2)}`} | ${r.variant.roi ? `${fmt(r.roiMedianMs, 2)} (${fmt(100 * (r.croppedShare ?? 0), 0)} %)` : '–'} | ${r.temporalBytesPerSession ? `${(r.temporalBytesPerSession / 1024).toFixed(0)} KiB` : '0'} |`);
   }
   return lines;
 }

@@ -9,8 +9,8 @@
  */
 import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { describeConfig, loadConfig } from '../config.js';
-import { i420ToRgb } from '../decode/yuvToRgb.js';
+import { DEFAULTS, describeConfig, loadConfig, roiOptionsOf } from '../config.js';
+import type { RoiOptions } from '../roi/roiTracker.js';
 import { resizeMaskBilinear } from '../decode/resizeMask.js';
 import type { I420Picture } from '../decode/types.js';
 import { SegmentationEngine } from '../inference/engine.js';
@@ -27,6 +27,8 @@ export interface FrameTimings {
   readonly inferenceMs: number;
   /** Temporal stage + sigmoid × 255 (engine). */
   readonly temporalMs: number;
+  /** Region of interest: crop output back on the picture + next box (engine; 0 when off). */
+  readonly roiMs: number;
   /** Mask → picture size. */
   readonly resizeMs: number;
   /** All of the above. */
@@ -37,6 +39,8 @@ export interface OfflineSegmenterOptions {
   readonly model: ModelName;
   readonly backend: 'auto' | BackendName;
   readonly temporal: TemporalConfig;
+  /** Region of interest (EngineOptions.roi); default off. */
+  readonly roi?: RoiOptions | false;
   /** Weights folder; default <project>/models. */
   readonly modelsDir?: string;
 }
@@ -63,7 +67,7 @@ export class OfflineSegmenter {
 
   /** Loads the model on this thread; close() frees it. */
   static async create(o: OfflineSegmenterOptions): Promise<OfflineSegmenter> {
-    const engine = await SegmentationEngine.create({ model: o.model, backend: o.backend, temporal: o.temporal, modelsDir: o.modelsDir });
+    const engine = await SegmentationEngine.create({ model: o.model, backend: o.backend, temporal: o.temporal, modelsDir: o.modelsDir, roi: o.roi });
     try {
       return new OfflineSegmenter(engine, true, SESSION_ID);
     } catch (e) {
@@ -75,6 +79,11 @@ export class OfflineSegmenter {
   /** Uses a session on an engine the caller owns (several clips, one model load); close() closes only the session. */
   static withEngine(engine: SegmentationEngine, sessionId = SESSION_ID): OfflineSegmenter {
     return new OfflineSegmenter(engine, false, sessionId);
+  }
+
+  /** Frames segmented on a crop / on the whole picture so far, or null without region of interest. */
+  get roiCounts(): { cropped: number; whole: number } | null {
+    return this.engine.roiCounts(this.sessionId);
   }
 
   get info(): EngineInfo {
@@ -100,14 +109,14 @@ export class OfflineSegmenter {
   process(pic: I420Picture): Uint8Array {
     if (this.closed) throw new Error('the offline segmenter is closed');
     const t0 = performance.now();
-    const { inputWidth, inputHeight } = this.engine.info;
-    i420ToRgb(pic, inputWidth, inputHeight, this.rgb);
+    // The server's per-frame path: crop to the region of interest (if enabled) + RGB, then the engine.
+    const p = this.engine.prepare(this.sessionId, pic, this.rgb);
     const t1 = performance.now();
-    const r = this.engine.process(this.sessionId, this.rgb);
+    const r = this.engine.process(this.sessionId, p.rgb, p.roi);
     const t2 = performance.now();
     const mask = resizeMaskBilinear(r.mask, r.width, r.height, pic.width, pic.height);
     const t3 = performance.now();
-    this.last = { preprocessMs: t1 - t0, inferenceMs: r.inferenceMs, temporalMs: r.temporalMs, resizeMs: t3 - t2, totalMs: t3 - t0 };
+    this.last = { preprocessMs: t1 - t0, inferenceMs: r.inferenceMs, temporalMs: r.temporalMs, roiMs: r.roiMs ?? 0, resizeMs: t3 - t2, totalMs: t3 - t0 };
     this.frameCount++;
     this.sumMs += t3 - t0;
     return mask;
@@ -212,20 +221,22 @@ async function countStale(dir: string, frames: number): Promise<number> {
 }
 
 /** Config keys the segment command shares with `serve` (same flags, env variables and validation). */
-const ENGINE_KEYS = ['model', 'backend', 'temporal', 'ringSize'] as const;
+const ENGINE_KEYS = ['model', 'backend', 'temporal', 'ringSize', 'roi', 'roiRefreshFrames'] as const;
 
 const SEGMENT_FLAGS: readonly FlagSpec[] = [
   { name: 'input', kind: 'string', required: true, help: 'YUV4MPEG2 clip, 4:2:0 8-bit (ffmpeg -i in.mp4 -pix_fmt yuv420p out.y4m)' },
   { name: 'output', kind: 'string', required: true, help: 'directory for 000000.png, 000001.png, … (created if missing)' },
   { name: 'model', kind: 'string', help: 'meet (256×144) or selfie (256×256); default meet, env MASKSTREAM_MODEL' },
   { name: 'backend', kind: 'string', help: 'auto, tensorflow-gpu, tensorflow, wasm or cpu; default auto, env MASKSTREAM_BACKEND' },
-  { name: 'temporal', kind: 'string', help: `temporal stage: ${TEMPORAL_MODES.join(', ')}; default none, env MASKSTREAM_TEMPORAL` },
-  { name: 'ring-size', kind: 'string', help: 'frames in the feature ring buffer; default 8, env MASKSTREAM_RING_SIZE' },
+  { name: 'temporal', kind: 'string', help: `temporal stage: ${TEMPORAL_MODES.join(', ')}; default ${DEFAULTS.temporal}, env MASKSTREAM_TEMPORAL` },
+  { name: 'ring-size', kind: 'string', help: `frames in the feature ring buffer; default ${DEFAULTS.ringSize}, env MASKSTREAM_RING_SIZE` },
+  { name: 'roi', kind: 'string', help: `on or off: segment on a crop around where the last mask found people; default ${DEFAULTS.roi}, env MASKSTREAM_ROI` },
+  { name: 'roi-refresh-frames', kind: 'string', help: `with roi on, the whole picture every N frames (0 = only when nobody is tracked); default ${DEFAULTS.roiRefreshFrames}, env MASKSTREAM_ROI_REFRESH_FRAMES` },
   { name: 'limit', kind: 'string', help: 'segment at most this many frames' },
   { name: 'help', kind: 'boolean', help: 'print this help' },
 ];
 
-export const SEGMENT_USAGE = 'maskstream segment --input clip.y4m --output dir/ [--model meet|selfie] [--backend auto|wasm|cpu|…] [--temporal <mode>] [--ring-size N] [--limit N]';
+export const SEGMENT_USAGE = 'maskstream segment --input clip.y4m --output dir/ [--model meet|selfie] [--backend auto|wasm|cpu|…] [--temporal <mode>] [--ring-size N] [--roi on|off] [--limit N]';
 
 /** Flags (and the MASKSTREAM_* variables of the engine settings) → options; null for --help. */
 export function parseSegmentArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}): SegmentOptions | null {
@@ -250,6 +261,7 @@ export function parseSegmentArgs(argv: readonly string[], env: NodeJS.ProcessEnv
     model: config.model,
     backend: config.backend,
     temporal: { mode: config.temporal, ringSize: config.ringSize },
+    roi: roiOptionsOf(config),
     limit,
   };
 }

@@ -5,12 +5,16 @@
  * tf.memory().numTensors returns to what it was before create().
  */
 import * as tf from '@tensorflow/tfjs';
-import type { TemporalStage, TemporalState } from '../temporal/temporalStage.js';
+import type { TemporalInput, TemporalStage, TemporalState } from '../temporal/temporalStage.js';
 import { createTemporalStage, validateTemporalConfig } from '../temporal/factory.js';
 import { selectBackend } from './backend.js';
 import { Backbone, type BackboneOutput, type BatchSupport } from './backbone.js';
 import { ModelStore } from './modelStore.js';
 import type { BackendAttempt, BackendName, EngineInfo, EngineOptions, InferenceMemory, SegmentResult } from './types.js';
+import type { I420Picture } from '../decode/types.js';
+import { i420ToRgb } from '../decode/yuvToRgb.js';
+import { RoiTracker, validateRoiOptions, type RoiBox, type RoiOptions } from '../roi/roiTracker.js';
+import { cropI420, uncropOutputs } from '../roi/crop.js';
 
 /**
  * Batch size used when EngineOptions.maxBatch is 0 (auto), by backend. Accelerators and
@@ -39,13 +43,43 @@ export interface BatchItem {
   readonly id: string;
   /** inputWidth × inputHeight × 3 bytes. */
   readonly rgb: Uint8Array;
+  /**
+   * What prepare() cut `rgb` from: a crop or the whole picture (a box covering it). Absent/null
+   * (RGB made elsewhere): the whole picture, and the session's region of interest is not tracked.
+   */
+  readonly roi?: RoiBox | null;
 }
+
+/** A picture turned into model input by prepare(). */
+export interface PreparedFrame {
+  /** inputWidth × inputHeight × 3 bytes. */
+  readonly rgb: Uint8Array;
+  /** What it was cut from: the session's crop, or a box covering the whole picture. */
+  readonly roi: RoiBox;
+  /** Time of the crop + I420 → RGB, ms. */
+  readonly ms: number;
+}
+
+/** A session's state in the engine: its temporal memory and, when enabled, its region-of-interest tracker. */
+interface EngineSession {
+  readonly temporal: TemporalState;
+  readonly roi: RoiTracker | null;
+}
+
+function wholePicture(width: number, height: number): RoiBox {
+  return { x: 0, y: 0, width, height, pictureWidth: width, pictureHeight: height };
+}
+
+function coversPicture(b: RoiBox): boolean {
+  return b.x === 0 && b.y === 0 && b.width === b.pictureWidth && b.height === b.pictureHeight;
+}
+
 
 /** Tensor/memory counters of this thread's tf engine (subset of tf.MemoryInfo). */
 export type EngineMemory = InferenceMemory;
 
 export class SegmentationEngine {
-  private readonly sessions = new Map<string, TemporalState>();
+  private readonly sessions = new Map<string, EngineSession>();
   private closed = false;
 
   private constructor(
@@ -54,10 +88,13 @@ export class SegmentationEngine {
     readonly backendAttempts: readonly BackendAttempt[],
     private readonly backbone: Backbone,
     private readonly stage: TemporalStage,
+    /** Region-of-interest settings, or null: every frame is segmented whole. */
+    private readonly roiOptions: RoiOptions | null,
   ) {}
 
   static async create(opts: EngineOptions): Promise<SegmentationEngine> {
     validateTemporalConfig(opts.temporal); // cheap checks before the backend and model load
+    if (opts.roi) validateRoiOptions(opts.roi);
     const store = ModelStore.open(opts.modelsDir);
     const { backend, attempts } = await selectBackend(opts.backend);
     const maxBatch = opts.maxBatch === 0 ? AUTO_MAX_BATCH[backend] : Math.max(1, opts.maxBatch ?? 1);
@@ -80,7 +117,7 @@ export class SegmentationEngine {
       featureNode: b.featureNode,
       featureShape: b.featureShape,
     };
-    return new SegmentationEngine(info, attempts, backbone, stage);
+    return new SegmentationEngine(info, attempts, backbone, stage, opts.roi ? { ...opts.roi } : null);
   }
 
   get sessionCount(): number {
@@ -136,13 +173,39 @@ export class SegmentationEngine {
   openSession(id: string): void {
     this.assertOpen();
     if (this.sessions.has(id)) throw new DuplicateSessionError(`session "${id}" is already open in the inference engine`);
-    this.sessions.set(id, this.stage.openSession());
+    this.sessions.set(id, { temporal: this.stage.openSession(), roi: this.roiOptions ? new RoiTracker(this.roiOptions) : null });
+  }
+
+  /** Whether frames are cut to each session's region of interest (prepare()). */
+  get roiEnabled(): boolean {
+    return this.roiOptions !== null;
+  }
+
+  /**
+   * A decoded picture of session `id` → model input: cut to the session's region of interest
+   * when the engine has one and the session's tracker has a box, else the whole picture. Hand
+   * the result to process()/processBatch() as { rgb, roi } for this same session.
+   */
+  prepare(id: string, pic: I420Picture, out?: Uint8Array): PreparedFrame {
+    this.assertOpen();
+    const s = this.sessions.get(id);
+    if (!s) throw new UnknownSessionError(`session "${id}" is not open in the inference engine; call openSession() first`);
+    const t0 = performance.now();
+    const crop = s.roi?.next(pic.width, pic.height) ?? null;
+    const rgb = i420ToRgb(crop ? cropI420(pic, crop) : pic, this.info.inputWidth, this.info.inputHeight, out).data;
+    return { rgb, roi: crop ?? wholePicture(pic.width, pic.height), ms: performance.now() - t0 };
+  }
+
+  /** Frames of session `id` segmented on a crop and on the whole picture so far (null without region of interest). */
+  roiCounts(id: string): { cropped: number; whole: number } | null {
+    const r = this.sessions.get(id)?.roi;
+    return r ? { cropped: r.cropped, whole: r.whole } : null;
   }
 
   /** Temporal memory held by all open sessions, bytes. */
   get temporalBytes(): number {
     let n = 0;
-    for (const s of this.sessions.values()) n += s.bytes;
+    for (const s of this.sessions.values()) n += s.temporal.bytes;
     return n;
   }
 
@@ -162,8 +225,8 @@ export class SegmentationEngine {
    * Each is measured after reading the result back (dataSync), so on asynchronous backends
    * (GPU) the time is the real compute time, not the time to enqueue it.
    */
-  process(id: string, rgb: Uint8Array): SegmentResult {
-    return this.processBatch([{ id, rgb }])[0]!;
+  process(id: string, rgb: Uint8Array, roi?: RoiBox | null): SegmentResult {
+    return this.processBatch([{ id, rgb, roi }])[0]!;
   }
 
   /**
@@ -174,7 +237,7 @@ export class SegmentationEngine {
    */
   processBatch(items: readonly BatchItem[]): SegmentResult[] {
     this.assertOpen();
-    const states: TemporalState[] = [];
+    const states: EngineSession[] = [];
     const seen = new Set<string>();
     for (const { id } of items) {
       const state = this.sessions.get(id);
@@ -186,10 +249,11 @@ export class SegmentationEngine {
     const t0 = performance.now();
     const outs = this.backbone.runBatch(items.map((x) => x.rgb));
     try {
-      // One read-back waits for the whole batch on asynchronous backends.
-      for (const o of outs) o.logits.dataSync();
+      // One read-back waits for the whole batch on asynchronous backends; the values are
+      // handed on, so no stage reads them back again.
+      const logitsData = outs.map((o) => o.logits.dataSync() as Float32Array);
       const inferenceMs = performance.now() - t0;
-      return items.map((item, i) => this.finish(states[i]!, item.rgb, outs[i]!, inferenceMs, items.length));
+      return items.map((item, i) => this.finish(states[i]!, item, outs[i]!, logitsData[i]!, inferenceMs, items.length));
     } finally {
       for (const o of outs) {
         o.logits.dispose();
@@ -198,10 +262,51 @@ export class SegmentationEngine {
     }
   }
 
+  /** Whole-picture buffers of the region-of-interest path, reused frame after frame (one frame at a time per engine). */
+  private uncropScratch?: { logits: Float32Array; features: Float32Array; rgb: Uint8Array };
+
   /** Temporal stage + sigmoid × 255 to bytes + commit, for one frame of a batch. Borrows `out`. */
-  private finish(state: TemporalState, rgb: Uint8Array, out: BackboneOutput, inferenceMs: number, batchSize: number): SegmentResult {
+  private finish(session: EngineSession, item: BatchItem, out: BackboneOutput, logitsData: Float32Array, inferenceMs: number, batchSize: number): SegmentResult {
+    const roi = session.roi && item.roi ? item.roi : null;
+    if (!roi || coversPicture(roi)) return this.fuse(session, { logits: out.logits, features: out.features, rgb: item.rgb, logitsData }, roi, inferenceMs, batchSize, 0);
+    // A crop: its output back onto the whole picture's grids (background / zero features
+    // outside it), as arrays; tensors of them only if the stage asks (GPU backends).
+    const t0 = performance.now();
+    const { maskWidth: W, maskHeight: H, featureShape: [h, w, c] } = this.info;
+    const u = uncropOutputs(
+      { logits: logitsData, features: out.features.dataSync() as Float32Array, rgb: item.rgb },
+      this.info,
+      roi,
+      (this.uncropScratch ??= { logits: new Float32Array(W * H), features: new Float32Array(h * w * c), rgb: new Uint8Array(item.rgb.length) }),
+    );
+    const made: tf.Tensor[] = [];
+    let logits: tf.Tensor3D | undefined;
+    let features: tf.Tensor3D | undefined;
+    const input = {
+      rgb: u.rgb,
+      logitsData: u.logits,
+      featuresData: u.features,
+      get logits(): tf.Tensor3D {
+        if (!logits) made.push((logits = tf.tensor3d(u.logits.slice(), [H, W, 1])));
+        return logits;
+      },
+      get features(): tf.Tensor3D {
+        if (!features) made.push((features = tf.tensor3d(u.features.slice(), [h, w, c])));
+        return features;
+      },
+    };
     const t1 = performance.now();
-    const input = { logits: out.logits, features: out.features, rgb };
+    try {
+      return this.fuse(session, input, roi, inferenceMs, batchSize, t1 - t0);
+    } finally {
+      tf.dispose(made);
+    }
+  }
+
+  /** Temporal stage, bytes, commit; then the region of interest for the next frame (its time goes to roiMs with the uncrop's). */
+  private fuse(session: EngineSession, input: TemporalInput, roi: RoiBox | null, inferenceMs: number, batchSize: number, roiMs: number): SegmentResult {
+    const state = session.temporal;
+    const t1 = performance.now();
     const direct = this.stage.processToArray?.(state, input);
     // Probability × 255 to bytes: a Uint8ClampedArray rounds to nearest and clamps to [0, 255].
     let mask: Uint8ClampedArray;
@@ -225,7 +330,9 @@ export class SegmentationEngine {
     const bytes = new Uint8Array(mask.buffer);
     this.stage.commit(state, bytes);
     const t2 = performance.now();
-    return { mask: bytes, width: this.info.maskWidth, height: this.info.maskHeight, inferenceMs, temporalMs: t2 - t1, ...(batchSize > 1 ? { batchSize } : {}) };
+    if (session.roi && roi) session.roi.update(bytes, this.info.maskWidth, this.info.maskHeight, roi.pictureWidth, roi.pictureHeight, !coversPicture(roi));
+    const t3 = performance.now();
+    return { mask: bytes, width: this.info.maskWidth, height: this.info.maskHeight, inferenceMs, temporalMs: t2 - t1, ...(session.roi ? { roiMs: roiMs + (t3 - t2) } : {}), ...(batchSize > 1 ? { batchSize } : {}) };
   }
 
   /** Frees the session's ring buffer; false if it was not open. Safe after close(). */
@@ -233,7 +340,7 @@ export class SegmentationEngine {
     const state = this.sessions.get(id);
     if (!state) return false;
     this.sessions.delete(id);
-    state.dispose();
+    state.temporal.dispose();
     return true;
   }
 

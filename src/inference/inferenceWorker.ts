@@ -223,7 +223,7 @@ class WorkerThread {
   }
 
   static start(opts: InferenceWorkerOptions): Promise<{ thread: WorkerThread; info: EngineInfo; backendAttempts: readonly BackendAttempt[]; batchSupport: BatchSupport }> {
-    const engineOpts: EngineOptions = { model: opts.model, backend: opts.backend, temporal: opts.temporal, modelsDir: opts.modelsDir, maxBatch: opts.maxBatch };
+    const engineOpts: EngineOptions = { model: opts.model, backend: opts.backend, temporal: opts.temporal, modelsDir: opts.modelsDir, maxBatch: opts.maxBatch, roi: opts.roi };
     const worker = new Worker(WORKER_URL, { workerData: engineOpts });
     return new Promise((resolve, reject) => {
       const onMessage = (m: WorkerReply) => {

@@ -7,7 +7,8 @@
  * that is what the benchmark shows. Same InferencePort as InferencePool.
  */
 import { SegmentationEngine, type EngineMemory } from './engine.js';
-import { packedToRgb } from './packedI420.js';
+import { unpackI420 } from './packedI420.js';
+import type { RoiBox } from '../roi/roiTracker.js';
 import type { BackendAttempt, EngineInfo, EngineOptions, InferenceInput, InferenceOutcome } from './types.js';
 import { InferenceWorkerClosedError } from './inferenceWorker.js';
 
@@ -119,16 +120,18 @@ export class NaiveInference {
     } else {
       const started = performance.now();
       try {
-        const info = this.engine.info;
+        if (!this.engine.hasSession(job.sessionId)) this.engine.openSession(job.sessionId);
         let rgb = job.input.rgb;
+        let roi: RoiBox | null = null;
         let preprocessMs: number | undefined;
         if (job.input.i420) {
-          const p = packedToRgb(job.input.i420, info.inputWidth, info.inputHeight);
+          // The same per-frame work as the pool's workers (crop to the region of interest + RGB).
+          const p = this.engine.prepare(job.sessionId, unpackI420(job.input.i420));
           rgb = p.rgb;
+          roi = p.roi;
           preprocessMs = p.ms;
         }
-        if (!this.engine.hasSession(job.sessionId)) this.engine.openSession(job.sessionId);
-        const result = this.engine.process(job.sessionId, rgb!);
+        const result = this.engine.process(job.sessionId, rgb!, roi);
         job.resolve({ kind: 'mask', result: preprocessMs === undefined ? result : { ...result, preprocessMs }, queueMs: started - job.offeredMs, roundTripMs: performance.now() - started });
       } catch (e) {
         job.reject(e as Error);

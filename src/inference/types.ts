@@ -1,3 +1,4 @@
+import type { RoiOptions } from '../roi/roiTracker.js';
 export type ModelName = 'meet' | 'selfie';
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 /**
@@ -32,6 +33,11 @@ export interface SegmentResult {
   readonly inferenceMs: number;
   readonly temporalMs: number;
   /**
+   * Region of interest, when enabled: the crop's backbone output put back on the whole
+   * picture's grids + the next crop chosen, ms (the crop itself is part of preprocessMs).
+   */
+  readonly roiMs?: number;
+  /**
    * I420 → model-input RGB, when the engine's thread did it (frames handed over as I420), ms;
    * absent when the caller passed RGB.
    */
@@ -46,7 +52,7 @@ export interface SegmentResult {
 
 /** The share of the engine thread's time one result cost, ms (a batch's backbone time is split evenly). */
 export function computeShareMs(r: SegmentResult): number {
-  return (r.preprocessMs ?? 0) + r.inferenceMs / Math.max(1, r.batchSize ?? 1) + r.temporalMs;
+  return (r.preprocessMs ?? 0) + r.inferenceMs / Math.max(1, r.batchSize ?? 1) + r.temporalMs + (r.roiMs ?? 0);
 }
 
 /**
@@ -100,6 +106,12 @@ export interface EngineOptions {
    * 2..maxBatch are built and checked at load.
    */
   readonly maxBatch?: number;
+  /**
+   * Segment each session's frames on a crop around where its last mask found people
+   * (src/roi/roiTracker.ts, defaults DEFAULT_ROI), or the whole picture every frame when
+   * absent/false. Only frames turned into model input by engine.prepare() are cropped.
+   */
+  readonly roi?: RoiOptions | false;
 }
 
 /** One backend the selector tried, for logs: ok, or why not. */

@@ -7,7 +7,7 @@
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { SegmentationEngine, type BatchItem, type EngineMemory } from './engine.js';
 import type { BatchSupport } from './backbone.js';
-import { packI420Picture, packedToRgb } from './packedI420.js';
+import { packI420Picture, packedToRgb, unpackI420 } from './packedI420.js';
 import type { BackendAttempt, EngineInfo, EngineOptions, PackedI420, SegmentResult } from './types.js';
 
 /**
@@ -118,22 +118,22 @@ function warmUp(engine: SegmentationEngine): void {
  * an engine error fails every frame of that batch.
  */
 function runBatch(engine: SegmentationEngine, frames: readonly WorkerFrame[]): WorkerItemResult[] {
-  const { inputWidth, inputHeight } = engine.info;
   const out: (WorkerItemResult | undefined)[] = new Array(frames.length).fill(undefined);
   const items: BatchItem[] = [];
   const where: number[] = [];
   const preprocessMs: (number | undefined)[] = [];
   frames.forEach((f, i) => {
     try {
-      let rgb = f.rgb;
-      if (f.i420) {
-        const p = packedToRgb(f.i420, inputWidth, inputHeight);
-        rgb = p.rgb;
-        preprocessMs[i] = p.ms;
-      }
-      if (!rgb) throw new TypeError('a worker frame needs rgb or i420');
+      if (!f.i420 && !f.rgb) throw new TypeError('a worker frame needs rgb or i420');
       if (!engine.hasSession(f.sessionId)) engine.openSession(f.sessionId);
-      items.push({ id: f.sessionId, rgb });
+      if (f.i420) {
+        // Cut to the session's region of interest (when enabled) and converted here, on this thread.
+        const p = engine.prepare(f.sessionId, unpackI420(f.i420));
+        preprocessMs[i] = p.ms;
+        items.push({ id: f.sessionId, rgb: p.rgb, roi: p.roi });
+      } else {
+        items.push({ id: f.sessionId, rgb: f.rgb! });
+      }
       where.push(i);
     } catch (e) {
       out[i] = { ok: false, error: serialize(e) };

@@ -77,7 +77,7 @@ export class MeteredInference implements InferencePort {
       if (o.kind !== 'mask') return o;
       const res = o.result;
       const shareMs = computeShareMs(res);
-      const ownMs = (res.preprocessMs ?? 0) + res.inferenceMs + res.temporalMs;
+      const ownMs = (res.preprocessMs ?? 0) + res.inferenceMs + res.temporalMs + (res.roiMs ?? 0);
       this.metrics.inferenceBusy.inc(shareMs / 1000);
       this.metrics.inferenceQueueWait.observe(Math.max(0, o.roundTripMs - ownMs) / 1000);
       this.busy.add(this.now(), shareMs / Math.max(1, this.workers));

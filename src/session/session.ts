@@ -355,7 +355,9 @@ export class Session {
     m.observeStage('queue', outcome.queueMs);
     m.observeStage('preprocess', preprocessMs);
     m.observeStage('inference', res.inferenceMs);
-    m.observeStage('temporal', res.temporalMs);
+    // The region of interest (uncrop + next box) is temporal machinery: reported with the stage.
+    const temporalMs = res.temporalMs + (res.roiMs ?? 0);
+    m.observeStage('temporal', temporalMs);
     const t0 = performance.now();
     const msg = encodeMask({
       seq: ctx.seq,
@@ -369,7 +371,7 @@ export class Session {
         decodeMs: ctx.decodeMs,
         preprocessMs,
         inferenceMs: res.inferenceMs,
-        temporalMs: res.temporalMs,
+        temporalMs,
         encodeMs: 0,
         serverMs: 0,
       },

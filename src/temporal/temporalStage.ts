@@ -18,6 +18,13 @@ export interface TemporalInput {
   readonly features: tf.Tensor3D;
   /** The model input the frame was segmented from, RGB bytes at the model's input size. */
   readonly rgb: Uint8Array;
+  /**
+   * The same logits / features as plain arrays, when the caller already holds them (the engine
+   * after putting a region-of-interest crop back on the whole picture); a stage computing on
+   * arrays reads these instead of the tensors, which the caller then never has to create.
+   */
+  readonly logitsData?: Float32Array;
+  readonly featuresData?: Float32Array;
 }
 
 /** A session's temporal memory. */

@@ -13,6 +13,8 @@ import { projectRoot } from '../paths.js';
 import { GENERATOR_VERSION } from '../quality/clips/build.js';
 import { Backbone } from '../inference/backbone.js';
 import { i420ToRgb } from '../decode/yuvToRgb.js';
+import { RoiTracker, type RoiOptions } from '../roi/roiTracker.js';
+import { cropI420, uncropOutputs } from '../roi/crop.js';
 import { trainingClips } from '../quality/clips/catalog.js';
 import type { QualityClip } from '../quality/clips/types.js';
 
@@ -50,20 +52,26 @@ export function areaDownsample(src: Uint8Array, sw: number, sh: number, dw: numb
   return out;
 }
 
-/** One generated clip through the frozen backbone. */
-export function clipToSamples(clip: QualityClip, backbone: Backbone): TrainClip {
+/**
+ * One generated clip through the frozen backbone. With `roi`, frames are segmented on the
+ * region of interest the way the engine does it (src/roi: crop chosen from the last mask,
+ * output put back on the whole picture); the tracker follows the per-frame masks here (at
+ * inference it follows the fused ones), so the head trains on the crops it will see.
+ */
+export function clipToSamples(clip: QualityClip, backbone: Backbone, roi: RoiOptions | false = false): TrainClip {
   const { inputWidth: iw, inputHeight: ih, maskWidth: mw, maskHeight: mh } = backbone.info;
   const frames: TrainFrame[] = [];
+  const tracker = roi ? new RoiTracker(roi) : null;
   for (let i = 0; i < clip.frames.length; i++) {
-    const rgb = i420ToRgb(clip.frames[i]!, iw, ih).data;
+    const pic = clip.frames[i]!;
+    const box = tracker?.next(pic.width, pic.height) ?? null;
+    const rgb = i420ToRgb(box ? cropI420(pic, box) : pic, iw, ih).data;
     const { logits, features } = backbone.run(rgb);
     try {
-      frames.push({
-        rgb,
-        logits: logits.dataSync() as Float32Array,
-        features: features.dataSync() as Float32Array,
-        gt: areaDownsample(clip.gt[i]!, clip.width, clip.height, mw, mh),
-      });
+      let f = { rgb, logits: logits.dataSync() as Float32Array, features: features.dataSync() as Float32Array };
+      if (box) f = uncropOutputs(f, backbone.info, box);
+      if (tracker) tracker.update(Uint8Array.from(f.logits, (l) => Math.round(255 / (1 + Math.exp(-l)))), mw, mh, pic.width, pic.height, box !== null);
+      frames.push({ ...f, gt: areaDownsample(clip.gt[i]!, clip.width, clip.height, mw, mh) });
     } finally {
       tf.dispose([logits, features]);
     }
@@ -72,11 +80,11 @@ export function clipToSamples(clip: QualityClip, backbone: Backbone): TrainClip 
 }
 
 /** `count` training clips of `frames` frames from stream `seed`, through the backbone. */
-export async function buildTrainingSet(backbone: Backbone, seed: number, count: number, frames: number, log: (m: string) => void): Promise<TrainClip[]> {
+export async function buildTrainingSet(backbone: Backbone, seed: number, count: number, frames: number, log: (m: string) => void, roi: RoiOptions | false = false): Promise<TrainClip[]> {
   const out: TrainClip[] = [];
   let i = 0;
   for await (const clip of trainingClips(seed, count, frames, { log })) {
-    out.push(clipToSamples(clip, backbone));
+    out.push(clipToSamples(clip, backbone, roi));
     i++;
     if (i % 5 === 0 || i === count) log(`training data: ${i}/${count} clips (${clip.description})`);
   }
@@ -88,15 +96,16 @@ export async function buildTrainingSet(backbone: Backbone, seed: number, count: 
  * seed, count, frames, clip generator version, backbone weights) gives the same samples, so a
  * rerun of `npm run train` skips the rendering. Written as temp file + rename.
  */
-export async function cachedTrainingSet(backbone: Backbone, weightsKey: string, seed: number, count: number, frames: number, log: (m: string) => void): Promise<TrainClip[]> {
-  const key = createHash('sha256').update(JSON.stringify({ model: backbone.info.model, weightsKey, seed, count, frames, generator: GENERATOR_VERSION, v: 1 })).digest('hex').slice(0, 16);
+export async function cachedTrainingSet(backbone: Backbone, weightsKey: string, seed: number, count: number, frames: number, log: (m: string) => void, roi: RoiOptions | false = false): Promise<TrainClip[]> {
+  // Without a region of interest the key is what it always was (existing caches stay valid).
+  const key = createHash('sha256').update(JSON.stringify({ model: backbone.info.model, weightsKey, seed, count, frames, generator: GENERATOR_VERSION, v: 1, ...(roi ? { roi } : {}) })).digest('hex').slice(0, 16);
   const dir = path.join(projectRoot(), '.cache', 'train');
   const file = path.join(dir, `${backbone.info.model}-${seed}-${count}x${frames}-${key}.bin`);
   if (existsSync(file)) {
     log(`training data from cache ${path.relative(projectRoot(), file)}`);
     return v8.deserialize(readFileSync(file)) as TrainClip[];
   }
-  const set = await buildTrainingSet(backbone, seed, count, frames, log);
+  const set = await buildTrainingSet(backbone, seed, count, frames, log, roi);
   mkdirSync(dir, { recursive: true });
   const tmp = `${file}.partial-${process.pid}`;
   writeFileSync(tmp, v8.serialize(set));

@@ -2,7 +2,7 @@
 /**
  * `npm run train -- [--seed 1234] [--clips 36] [--frames 60] [--epochs 3] [--hidden 16]
  *   [--lambda 4] [--gate-pool 8] [--pool-step 2] [--features 0|1] [--correction 0]
- *   [--model meet] [--out models/temporal-fusion.json]`
+ *   [--roi on|off] [--model meet] [--out models/temporal-fusion.json]`
  * (--features 1 and --correction C were measured worse on the benchmark: docs/temporal.md.)
  *
  * Trains the learned fusion head of `--temporal attention-learned` on generated clips with the
@@ -20,6 +20,7 @@ import type { ModelName } from '../inference/types.js';
 import { projectRoot } from '../paths.js';
 import { TEMPORAL_DEFAULTS } from '../temporal/factory.js';
 import { cachedTrainingSet } from './data.js';
+import { DEFAULT_ROI } from '../roi/roiTracker.js';
 import { ModelStore } from '../inference/modelStore.js';
 import { trainFusionHead, type TrainSettings } from './trainFusion.js';
 import { validate, type ValidationRow } from './validate.js';
@@ -63,8 +64,12 @@ async function main(): Promise<void> {
   const b = backbone.info;
   log(`backbone ${model} (${b.inputWidth}×${b.inputHeight}, features ${b.featureShape.join('×')}) frozen on ${backend}; ${clips} clips × ${frames} frames, seed ${seed}`);
   const weightsKey = createHash('sha256').update(readFileSync(ModelStore.open().verifiedPath(`${model}.bin`))).digest('hex');
-  const data = await cachedTrainingSet(backbone, weightsKey, seed, clips, frames, log);
-  const valData = await cachedTrainingSet(backbone, weightsKey, seed + VALIDATION_SEED_OFFSET, Math.max(4, Math.round(clips / 6)), frames, (m) => log(`validation ${m}`));
+  const roiArg = arg('roi', 'on');
+  if (roiArg !== 'on' && roiArg !== 'off') throw new Error(`--roi must be on or off, got "${roiArg}"`);
+  // The head sees what the server's default pipeline feeds it: frames segmented on the region of interest.
+  const roi = roiArg === 'on' ? DEFAULT_ROI : false;
+  const data = await cachedTrainingSet(backbone, weightsKey, seed, clips, frames, log, roi);
+  const valData = await cachedTrainingSet(backbone, weightsKey, seed + VALIDATION_SEED_OFFSET, Math.max(4, Math.round(clips / 6)), frames, (m) => log(`validation ${m}`), roi);
   const tData = performance.now();
   log(`data ready in ${((tData - t0) / 1000).toFixed(0)} s`);
   const geometry = { ...b };
@@ -77,7 +82,7 @@ async function main(): Promise<void> {
     model,
     backend,
     seed,
-    data: { clips, frames, generator: 'src/quality/clips trainingClips (augmented, VP8 round trip)', validationClips: valData.length, validationSeed: seed + VALIDATION_SEED_OFFSET },
+    data: { clips, frames, roi: roiArg, generator: 'src/quality/clips trainingClips (augmented, VP8 round trip)', validationClips: valData.length, validationSeed: seed + VALIDATION_SEED_OFFSET },
     settings,
     epochs,
     validation: rows,
@@ -106,6 +111,7 @@ function modelCard(meta: Record<string, any>, rows: ValidationRow[]): string {
     '',
     '## Data',
     `${meta.data.clips} generated clips × ${meta.data.frames} frames (seed ${meta.seed}) from ${meta.data.generator}: people cut out with RVM from @vladmandic/human's samples.jpg and opencv-doc's messi5.jpg, composited onto opencv-doc photos with random motion (translation with motion blur, zoom, rotation, non-rigid sway, panning), augmented (scale, flip, colour, noise, blur) and VP8-encoded at a random WebRTC bitrate. Ground truth = the matte, exact by construction. scikit-image pictures are never used (reserved for the independent evaluation clip). People and background photos overlap with the opencv-based evaluation clips; seeds, motions and augmentations do not.`,
+    `Frames segmented ${meta.data.roi === 'on' ? 'on the region of interest, as the server does by default (src/roi: a crop around where the last mask found people, the output put back on the whole picture)' : 'whole (no region of interest)'}.`,
     `Validation: ${meta.data.validationClips} more clips from seed ${meta.data.validationSeed}.`,
     '',
     '## Settings',

@@ -198,7 +198,7 @@ export class AttentionTemporal implements TemporalStage {
   private processArrays(s: AttentionState, input: TemporalInput): Float32Array {
     const P = this.h * this.w;
     const c = this.c;
-    const feats = input.features.dataSync() as Float32Array;
+    const feats = input.featuresData ?? (input.features.dataSync() as Float32Array);
     const key = s.pendingKey;
     for (let p = 0; p < P; p++) {
       let sq = 0;
@@ -210,7 +210,7 @@ export class AttentionTemporal implements TemporalStage {
     const head = this.opts.head;
     const luma = head ? lumaOf(input.rgb, this.H * this.W, (this.lumaScratch ??= new Uint8Array(this.H * this.W))) : undefined;
     try {
-      const logits = input.logits.dataSync() as Float32Array;
+      const logits = input.logitsData ?? (input.logits.dataSync() as Float32Array);
       const out = (this.out ??= new Float32Array(this.H * this.W));
       if (s.ring.size === 0) {
         for (let i = 0; i < out.length; i++) out[i] = fastSigmoid(logits[i]!);

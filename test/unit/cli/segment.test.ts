@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { DEFAULT_ROI } from '../../../src/roi/roiTracker.js';
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../../../src/config.js';
 import { formatMetricsTable, matchNames, EvalInputError } from '../../../src/cli/eval.js';
@@ -35,8 +36,15 @@ describe('cli/segment', () => {
   describe('parseSegmentArgs', () => {
     it('fills the engine settings from the server defaults', () => {
       expect(parseSegmentArgs(['--input', 'a.y4m', '--output', 'out'])).to.deep.equal({
-        input: 'a.y4m', output: 'out', model: 'meet', backend: 'auto', temporal: { mode: DEFAULTS.temporal, ringSize: DEFAULTS.ringSize }, limit: undefined,
+        input: 'a.y4m', output: 'out', model: 'meet', backend: 'auto', temporal: { mode: DEFAULTS.temporal, ringSize: DEFAULTS.ringSize }, roi: { ...DEFAULT_ROI, refreshFrames: DEFAULTS.roiRefreshFrames }, limit: undefined,
       });
+    });
+
+    it('--roi off segments whole pictures; --roi-refresh-frames and MASKSTREAM_ROI_* are the server’s', () => {
+      expect(parseSegmentArgs(['--input', 'a', '--output', 'o', '--roi', 'off'])!.roi).to.equal(false);
+      expect(parseSegmentArgs(['--input', 'a', '--output', 'o'], { MASKSTREAM_ROI: 'off' })!.roi).to.equal(false);
+      expect(parseSegmentArgs(['--input', 'a', '--output', 'o', '--roi-refresh-frames', '0'])!.roi).to.deep.equal({ ...DEFAULT_ROI, refreshFrames: 0 });
+      expect(() => parseSegmentArgs(['--input', 'a', '--output', 'o', '--roi', 'maybe'])).to.throw(ConfigError, /--roi: must be one of on, off/);
     });
 
     it('takes flags (both spellings) over MASKSTREAM_* variables, and only the engine variables', () => {

@@ -1,0 +1,85 @@
+import { expect } from 'chai';
+import * as tf from '@tensorflow/tfjs';
+import { SegmentationEngine } from '../../../src/inference/engine.js';
+import { DEFAULT_ROI } from '../../../src/roi/roiTracker.js';
+import { rgbToI420 } from '../../../src/decode/yuvToRgb.js';
+import { resizeMaskBilinear } from '../../../src/decode/resizeMask.js';
+import { portrait, score } from './portrait.js';
+
+describe('inference/engine with a region of interest (real model, real photo)', () => {
+  const PW = 640;
+  const PH = 480;
+  let engine: SegmentationEngine;
+  let baseline: number;
+
+  before(async () => {
+    engine = await SegmentationEngine.create({ model: 'meet', backend: 'auto', temporal: { mode: 'attention-learned', ringSize: 4 }, roi: { ...DEFAULT_ROI, refreshFrames: 10 } });
+    baseline = tf.memory().numTensors;
+  });
+  after(() => engine?.close());
+
+  it('segments the first frame whole, then crops around the person it found, and still masks the person', () => {
+    const img = portrait(PW, PH, 0.5); // head and shoulders, 240 px tall, bottom centre
+    const pic = rgbToI420(img.rgb, PW, PH);
+    engine.openSession('roi');
+    try {
+      const first = engine.prepare('roi', pic);
+      expect(first.roi).to.deep.equal({ x: 0, y: 0, width: PW, height: PH, pictureWidth: PW, pictureHeight: PH });
+      const r0 = engine.process('roi', first.rgb, first.roi);
+      expect(r0.roiMs).to.be.a('number');
+      const s0 = score(resizeMaskBilinear(r0.mask, r0.width, r0.height, PW, PH), img, 255);
+      expect(s0.face, JSON.stringify(s0)).to.be.at.least(0.9);
+
+      const second = engine.prepare('roi', pic);
+      const b = second.roi;
+      // A crop: much smaller than the picture, around the person (x 204..436, y 240..480 here).
+      expect(b.width * b.height).to.be.below(0.6 * PW * PH);
+      expect(b.x).to.be.below(220);
+      expect(b.x + b.width).to.be.above(420);
+      expect(b.y + b.height).to.equal(PH);
+      const r1 = engine.process('roi', second.rgb, second.roi);
+      const full = resizeMaskBilinear(r1.mask, r1.width, r1.height, PW, PH);
+      const s1 = score(full, img, 255);
+      expect(s1.face, JSON.stringify(s1)).to.be.at.least(0.9);
+      expect(s1.precision, JSON.stringify(s1)).to.be.at.least(0.85);
+      expect(s1.recall, JSON.stringify(s1)).to.be.at.least(0.6);
+      // Nothing is person far outside the crop (the backbone did not look there).
+      let outside = 0;
+      for (let y = 0; y < PH; y++) for (let x = 0; x < PW; x++) {
+        const far = x < b.x - 16 || x >= b.x + b.width + 16 || y < b.y - 16;
+        if (far && full[y * PW + x]! >= 128) outside++;
+      }
+      expect(outside).to.equal(0);
+    } finally {
+      engine.closeSession('roi');
+    }
+  });
+
+  it('counts crops and whole-picture refreshes, and leaves no tensor behind over 40 frames', () => {
+    const img = portrait(PW, PH, 0.5);
+    const pic = rgbToI420(img.rgb, PW, PH);
+    engine.openSession('count');
+    for (let i = 0; i < 40; i++) {
+      const p = engine.prepare('count', pic);
+      engine.process('count', p.rgb, p.roi);
+      expect(tf.memory().numTensors).to.equal(baseline);
+    }
+    // Whole on frame 0 and on every 10th frame (refreshFrames 10); a crop otherwise.
+    expect(engine.roiCounts('count')).to.deep.equal({ cropped: 36, whole: 4 });
+    engine.closeSession('count');
+    expect(tf.memory().numTensors).to.equal(baseline);
+    expect(engine.roiCounts('count')).to.equal(null);
+  });
+
+  it('RGB handed in without prepare() is segmented whole and not tracked', () => {
+    const img = portrait(256, 144, 0.75);
+    engine.openSession('plain');
+    try {
+      const r = engine.process('plain', img.rgb);
+      expect(r.mask.length).to.equal(256 * 144);
+      expect(engine.roiCounts('plain')).to.deep.equal({ cropped: 0, whole: 0 });
+    } finally {
+      engine.closeSession('plain');
+    }
+  });
+});

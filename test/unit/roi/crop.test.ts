@@ -1,0 +1,94 @@
+import { expect } from 'chai';
+import { axisMap, cropI420, OUTSIDE_LOGIT, pasteGrid, pasteRgb, RoiBoxError, uncropOutputs } from '../../../src/roi/crop.js';
+import type { RoiBox } from '../../../src/roi/roiTracker.js';
+import type { I420Picture } from '../../../src/decode/types.js';
+
+function picture(w: number, h: number): I420Picture {
+  const y = new Uint8Array(w * h);
+  for (let r = 0; r < h; r++) for (let c = 0; c < w; c++) y[r * w + c] = (r * 7 + c) & 255;
+  const cw = w / 2;
+  const u = new Uint8Array(cw * (h / 2));
+  const v = new Uint8Array(cw * (h / 2));
+  for (let r = 0; r < h / 2; r++) for (let c = 0; c < cw; c++) {
+    u[r * cw + c] = (r + 3 * c) & 255;
+    v[r * cw + c] = (5 * r + c) & 255;
+  }
+  return { width: w, height: h, y, u, v, yStride: w, uvStride: cw };
+}
+
+const box = (x: number, y: number, width: number, height: number, pw = 64, ph = 48): RoiBox => ({ x, y, width, height, pictureWidth: pw, pictureHeight: ph });
+
+describe('roi/crop', () => {
+  it('cropI420 views the box’s pixels in all three planes without copying', () => {
+    const p = picture(64, 48);
+    const c = cropI420(p, box(10, 6, 20, 12));
+    expect([c.width, c.height, c.yStride, c.uvStride]).to.deep.equal([20, 12, 64, 32]);
+    expect(c.y.buffer).to.equal(p.y.buffer);
+    for (const [r, k] of [[0, 0], [5, 7], [11, 19]] as const) expect(c.y[r * c.yStride + k]).to.equal(p.y[(6 + r) * 64 + 10 + k]);
+    expect(c.u[2 * c.uvStride + 3]).to.equal(p.u[(3 + 2) * 32 + 5 + 3]);
+    expect(c.v[0]).to.equal(p.v[3 * 32 + 5]);
+  });
+
+  it('cropI420 refuses odd, outside or mismatched boxes', () => {
+    const p = picture(64, 48);
+    expect(() => cropI420(p, box(11, 6, 20, 12))).to.throw(RoiBoxError, /even-aligned/);
+    expect(() => cropI420(p, box(50, 6, 20, 12))).to.throw(RoiBoxError, /inside 64×48/);
+    expect(() => cropI420(p, box(0, 0, 20, 12, 640, 480))).to.throw(RoiBoxError, /640×480 picture/);
+  });
+
+  it('axisMap: cell centres of the picture grid mapped into the crop grid', () => {
+    // 4 cells over a picture of 8 px; the crop is pixels [4, 8): cells 2 and 3 are inside.
+    const m = axisMap(4, 8, 4, 4);
+    expect(Array.from(m.inside)).to.deep.equal([0, 0, 1, 1]);
+    // Cell 2's centre (picture px 5) is at u = 0.25 of the crop → crop cell 0.5: halfway between cells 0 and 1.
+    expect([m.i0[2], m.i1[2], m.f[2]]).to.deep.equal([0, 1, 0.5]);
+    // Cell 3 (px 7, u = 0.75 → crop cell 2.5).
+    expect([m.i0[3], m.i1[3], m.f[3]]).to.deep.equal([2, 3, 0.5]);
+  });
+
+  it('pasteGrid: the identity for a box covering the picture', () => {
+    const src = Float32Array.from({ length: 6 * 8 * 2 }, (_, i) => Math.sin(i));
+    const out = pasteGrid(src, 6, 8, 2, box(0, 0, 64, 48), -8);
+    for (let i = 0; i < src.length; i++) expect(out[i]).to.be.closeTo(src[i]!, 1e-6);
+  });
+
+  it('pasteGrid: a crop of the right half puts a linear ramp back where it was, `outside` elsewhere', () => {
+    // Values over the crop's grid: v = crop column (0..7) on every row, 1 channel.
+    const rows = 4;
+    const cols = 8;
+    const src = Float32Array.from({ length: rows * cols }, (_, i) => i % cols);
+    const out = pasteGrid(src, rows, cols, 1, box(32, 0, 32, 48), OUTSIDE_LOGIT);
+    for (let r = 0; r < rows; r++) {
+      for (let X = 0; X < cols; X++) {
+        const v = out[r * cols + X]!;
+        if (X < 4) expect(v).to.equal(OUTSIDE_LOGIT);
+        else {
+          // Picture cell X (centre at px 8X + 4) is at crop cell (8X + 4 − 32)/32·8 − ½ = 2X − 8 + ½, clamped to [0, 7].
+          expect(v).to.be.closeTo(Math.min(7, 2 * X - 8 + 0.5), 1e-6);
+        }
+      }
+    }
+  });
+
+  it('pasteRgb: nearest sample inside the crop, black outside', () => {
+    const w = 8;
+    const h = 4;
+    const src = new Uint8Array(w * h * 3);
+    for (let i = 0; i < w * h; i++) src.set([i, 100 + i, 200], i * 3);
+    const out = pasteRgb(src, w, h, box(0, 24, 64, 24));
+    // Top half of the picture is outside the crop.
+    expect(Array.from(out.subarray(0, 2 * w * 3)).every((v) => v === 0)).to.equal(true);
+    // Picture row 2 (centre px 30) → crop row (30 − 24)/24·4 − ½ = 0.5 → nearest row 1 (ties go up).
+    expect(Array.from(out.subarray(2 * w * 3, 2 * w * 3 + 3))).to.deep.equal([8, 108, 200]);
+  });
+
+  it('uncropOutputs maps logits, features and RGB with the backbone’s grid sizes, and checks them', () => {
+    const g = { maskWidth: 8, maskHeight: 4, inputWidth: 8, inputHeight: 4, featureShape: [2, 4, 3] as const };
+    const u = uncropOutputs({ logits: new Float32Array(32).fill(3), features: new Float32Array(24).fill(1), rgb: new Uint8Array(96).fill(9) }, g, box(32, 0, 32, 48));
+    expect(Array.from(u.logits.subarray(0, 8))).to.deep.equal([-8, -8, -8, -8, 3, 3, 3, 3]);
+    expect(Array.from(u.features.subarray(0, 12))).to.deep.equal([0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1]);
+    expect(u.rgb[0]).to.equal(0);
+    expect(u.rgb[7 * 3]).to.equal(9);
+    expect(() => uncropOutputs({ logits: new Float32Array(31), features: new Float32Array(24), rgb: new Uint8Array(96) }, g, box(32, 0, 32, 48))).to.throw(RoiBoxError, /grid has 31 values/);
+  });
+});
