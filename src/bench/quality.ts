@@ -1,6 +1,7 @@
 /**
  * `npm run bench:quality -- [--clips a,b] [--variants v1,v2] [--json out.json] [--no-vtest]
  *   [--head models/other-fusion.json] [--roi-options '{"refreshFrames":0}']`
+ * [--candidate "attention-learned meet + roi"] (the variant the acceptance checks judge; default: the server's default)
  * (--head: the learned head the attention-learned variants load; --roi-options: overrides of
  * DEFAULT_ROI for the "+ roi" variants)
  *
@@ -80,6 +81,8 @@ interface VariantResult {
   /** Region of interest (uncrop + next box) and preprocess (crop + I420 → RGB), medians, ms. */
   readonly roiMedianMs: number;
   readonly preprocessMedianMs: number;
+  /** Temporal stage + region of interest per frame, median, ms. */
+  readonly temporalRoiMedianMs: number;
   /** Share of frames segmented on a crop (region of interest variants). */
   readonly croppedShare?: number;
 }
@@ -104,6 +107,7 @@ async function runVariant(v: Variant, clips: readonly QualityClip[], vtest: stri
   const bbAll: number[] = [];
   const tmAll: number[] = [];
   const roiAll: number[] = [];
+  const tmRoiAll: number[] = [];
   const preAll: number[] = [];
   let cropped = 0;
   let whole = 0;
@@ -132,6 +136,7 @@ async function runVariant(v: Variant, clips: readonly QualityClip[], vtest: stri
           bbAll.push(seg.lastTimings!.inferenceMs);
           tmAll.push(seg.lastTimings!.temporalMs);
           roiAll.push(seg.lastTimings!.roiMs);
+          tmRoiAll.push(seg.lastTimings!.temporalMs + seg.lastTimings!.roiMs);
           preAll.push(seg.lastTimings!.preprocessMs);
           ev.add(m, clip.gt[i]!);
           if (i === 0) temporalBytes = engine.memory().temporalBytes;
@@ -167,6 +172,7 @@ async function runVariant(v: Variant, clips: readonly QualityClip[], vtest: stri
       temporalMedianMs: q(tmAll, 50),
       temporalP95Ms: q(tmAll, 95),
       roiMedianMs: q(roiAll, 50),
+      temporalRoiMedianMs: q(tmRoiAll, 50),
       preprocessMedianMs: q(preAll, 50),
       ...(cropped + whole > 0 ? { croppedShare: cropped / (cropped + whole) } : {}),
       ...(vtestFlips !== undefined ? { vtestFlips } : {}),
@@ -228,37 +234,52 @@ function perClip(results: readonly VariantResult[]): string[] {
   return lines;
 }
 
-/** The issue's acceptance figures for `candidate` against per-frame and EMA (same model). */
+/** The issue's acceptance figures for `candidate` against per-frame and EMA (same model), plus what the temporal read adds on top of the region of interest. */
 function acceptance(results: readonly VariantResult[], candidate: string): string[] {
   const get = (name: string) => results.find((r) => r.variant.name === name);
   const cand = get(candidate);
   const base = get('per-frame meet');
   const ema = get('ema meet');
+  const emaRoi = get('ema meet + roi');
+  const roiOnly = get('per-frame meet + roi');
   if (!cand || !base) return [`(acceptance: needs "${candidate}" and "per-frame meet")`];
   const pick = (r: VariantResult, kind: 'moving' | 'static') => r.clips.filter((c) => (kind === 'moving' ? c.kind === 'moving' : c.kind !== 'moving'));
-  const dJ = mean(pick(cand, 'moving').map((c) => c.J)) - mean(pick(base, 'moving').map((c) => c.J));
-  const teRatio = mean(pick(cand, 'moving').map((c) => c.TE)) / mean(pick(base, 'moving').map((c) => c.TE));
+  const mJ = (r: VariantResult, kind: 'moving' | 'static' = 'moving') => mean(pick(r, kind).map((c) => c.J));
+  const mTE = (r: VariantResult) => mean(pick(r, 'moving').map((c) => c.TE));
+  const dJ = mJ(cand) - mJ(base);
+  const teRatio = mTE(cand) / mTE(base);
   const dDt = mean(pick(cand, 'moving').map((c) => c.dtSSD)) - mean(pick(base, 'moving').map((c) => c.dtSSD));
-  const dJs = mean(pick(cand, 'static').map((c) => c.J)) - mean(pick(base, 'static').map((c) => c.J));
+  const dJs = mJ(cand, 'static') - mJ(base, 'static');
   // Paired: the candidate's own frames, backbone and temporal stage timed back to back, so a
   // machine that is slower in one variant's run than in another's does not move the ratio;
   // medians, so a GC pause or a JIT compile does not either. The ratio of means against the
   // per-frame run is printed too.
   const costRatio = cand.temporalMedianMs / cand.backboneMedianMs;
+  const costRoiRatio = cand.temporalRoiMedianMs / cand.backboneMedianMs;
   const meanRatio = mean(cand.clips.map((c) => c.temporalMs)) / mean(base.clips.map((c) => c.backboneMs));
-  const beatsEma = ema ? pick(cand, 'moving').every((c) => c.J > ema.clips.find((e) => e.clip === c.clip)!.J) : undefined;
-  const emaLosers = ema ? pick(cand, 'moving').filter((c) => !(c.J > ema.clips.find((e) => e.clip === c.clip)!.J)).map((c) => c.clip) : [];
+  const losers = (other: VariantResult) => pick(cand, 'moving').filter((c) => !(c.J > other.clips.find((e) => e.clip === c.clip)!.J)).map((c) => c.clip);
+  const emaLosers = ema ? losers(ema) : [];
   const ok = (b: boolean) => (b ? 'met' : 'NOT met');
-  return [
+  const sign = (x: number, d: number) => `${x >= 0 ? '+' : ''}${x.toFixed(d)}`;
+  const rows = [
     `| check (${candidate} vs per-frame meet) | target | measured | |`,
     '|---|---|---:|---|',
-    `| moving clips: mean J gain | ≥ +0.02 | ${dJ >= 0 ? '+' : ''}${dJ.toFixed(4)} | ${ok(dJ >= 0.02)} |`,
+    `| moving clips: mean J gain | ≥ +0.02 | ${sign(dJ, 4)} | ${ok(dJ >= 0.02)} |`,
     `| moving clips: TE ratio | ≤ 0.5 | ${teRatio.toFixed(3)} | ${ok(teRatio <= 0.5)} |`,
-    `| moving clips: dtSSD change | < 0 | ${dDt >= 0 ? '+' : ''}${dDt.toFixed(3)} | ${ok(dDt < 0)} |`,
-    `| static clips: J change | ≥ −0.005 | ${dJs >= 0 ? '+' : ''}${dJs.toFixed(4)} | ${ok(dJs >= -0.005)} |`,
-    `| beats EMA on J on every moving clip | all | ${beatsEma === undefined ? '–' : beatsEma ? 'all' : `not on ${emaLosers.join(', ')}`} | ${beatsEma === undefined ? '' : ok(beatsEma)} |`,
-    `| temporal cost / backbone cost (medians per frame, same run; ratio of means vs the per-frame run: ${meanRatio.toFixed(3)}) | ≤ 0.25 | ${costRatio.toFixed(3)} | ${ok(costRatio <= 0.25)} |`,
+    `| moving clips: dtSSD change | < 0 | ${sign(dDt, 3)} | ${ok(dDt < 0)} |`,
+    `| static clips: J change | ≥ −0.005 | ${sign(dJs, 4)} | ${ok(dJs >= -0.005)} |`,
+    `| beats EMA (ema meet) on J on every moving clip | all | ${ema ? (emaLosers.length ? `not on ${emaLosers.join(', ')}` : 'all') : '–'} | ${ema ? ok(emaLosers.length === 0) : ''} |`,
+    `| temporal stage cost / backbone cost (medians per frame, same run; ratio of means vs the per-frame run: ${meanRatio.toFixed(3)}) | ≤ 0.25 | ${costRatio.toFixed(3)} | ${ok(costRatio <= 0.25)} |`,
   ];
+  if (cand.variant.roi) rows.push(`| temporal stage + region of interest (uncrop, next box) / backbone (medians per frame) | ≤ 0.25 | ${costRoiRatio.toFixed(3)} | ${ok(costRoiRatio <= 0.25)} |`);
+  if (cand.variant.roi && emaRoi) {
+    const l = losers(emaRoi);
+    rows.push(`| (same crops) beats EMA with the region of interest (ema meet + roi) on every moving clip | all | ${l.length ? `not on ${l.join(', ')}` : 'all'} | ${ok(l.length === 0)} |`);
+  }
+  if (cand.variant.roi && roiOnly) {
+    rows.push(`| (ablation) what the temporal read adds to the region of interest: vs per-frame meet + roi, moving J / TE ratio / static J | – | ${sign(mJ(cand) - mJ(roiOnly), 4)} / ${(mTE(cand) / mTE(roiOnly)).toFixed(3)} / ${sign(mJ(cand, 'static') - mJ(roiOnly, 'static'), 4)} | |`);
+  }
+  return rows;
 }
 
 async function main(): Promise<void> {
@@ -276,7 +297,7 @@ async function main(): Promise<void> {
   const vtest = process.argv.includes('--no-vtest') ? undefined : vtestY4m();
   const results: VariantResult[] = [];
   for (const v of variants) results.push(await runVariant(v, clips, vtest));
-  const cand = arg('candidate') ?? 'attention-learned meet';
+  const cand = arg('candidate') ?? 'attention-learned meet + roi';
   const out = [
     `maskstream quality benchmark: ${clips.length} clips × ${clips[0]?.frames.length ?? 0} frames at ${clips[0]?.width}×${clips[0]?.height}, VP8 round trip before segmentation, wasm backend; ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`,
     '',

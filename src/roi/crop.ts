@@ -38,6 +38,9 @@ export interface AxisMap {
   readonly i1: Int32Array;
   readonly f: Float32Array;
   readonly inside: Uint8Array;
+  /** The inside indices are one run [first, end) (the mapping is monotonic); first = end when none. */
+  readonly first: number;
+  readonly end: number;
 }
 
 /** Axis map of a grid of `n` cells: picture span [0, size), crop [start, start + length). */
@@ -46,6 +49,8 @@ export function axisMap(n: number, size: number, start: number, length: number):
   const i1 = new Int32Array(n);
   const f = new Float32Array(n);
   const inside = new Uint8Array(n);
+  let first = n;
+  let end = 0;
   for (let X = 0; X < n; X++) {
     const px = ((X + 0.5) * size) / n;
     const u = (px - start) / length;
@@ -56,8 +61,11 @@ export function axisMap(n: number, size: number, start: number, length: number):
     i1[X] = Math.min(n - 1, a + 1);
     f[X] = c - a;
     inside[X] = 1;
+    if (X < first) first = X;
+    end = X + 1;
   }
-  return { i0, i1, f, inside };
+  if (first > end) first = end;
+  return { i0, i1, f, inside, first, end };
 }
 
 /**
@@ -70,24 +78,35 @@ export function pasteGrid(src: Float32Array, rows: number, cols: number, channel
   const xs = axisMap(cols, box.pictureWidth, box.x, box.width);
   const ys = axisMap(rows, box.pictureHeight, box.y, box.height);
   const C = channels;
-  for (let Y = 0; Y < rows; Y++) {
-    const o = Y * cols * C;
-    if (!ys.inside[Y]) {
-      dst.fill(outside, o, o + cols * C);
+  const rowLen = cols * C;
+  // Rows (and the columns left and right of the crop) outside: one fill each.
+  dst.fill(outside, 0, ys.first * rowLen);
+  dst.fill(outside, ys.end * rowLen, rows * rowLen);
+  const { i0: xi0, i1: xi1, f: xf, first: xFirst, end: xEnd } = xs;
+  for (let Y = ys.first; Y < ys.end; Y++) {
+    const o = Y * rowLen;
+    dst.fill(outside, o, o + xFirst * C);
+    dst.fill(outside, o + xEnd * C, o + rowLen);
+    const r0 = ys.i0[Y]! * rowLen;
+    const r1 = ys.i1[Y]! * rowLen;
+    const fy = ys.f[Y]!;
+    if (C === 1) {
+      // The logits: one channel, no inner loop.
+      for (let X = xFirst; X < xEnd; X++) {
+        const c0 = xi0[X]!;
+        const c1 = xi1[X]!;
+        const fx = xf[X]!;
+        const top = src[r0 + c0]! + fx * (src[r0 + c1]! - src[r0 + c0]!);
+        const bot = src[r1 + c0]! + fx * (src[r1 + c1]! - src[r1 + c0]!);
+        dst[o + X] = top + fy * (bot - top);
+      }
       continue;
     }
-    const r0 = ys.i0[Y]! * cols * C;
-    const r1 = ys.i1[Y]! * cols * C;
-    const fy = ys.f[Y]!;
-    for (let X = 0; X < cols; X++) {
+    for (let X = xFirst; X < xEnd; X++) {
       const d = o + X * C;
-      if (!xs.inside[X]) {
-        for (let k = 0; k < C; k++) dst[d + k] = outside;
-        continue;
-      }
-      const c0 = xs.i0[X]! * C;
-      const c1 = xs.i1[X]! * C;
-      const fx = xs.f[X]!;
+      const c0 = xi0[X]! * C;
+      const c1 = xi1[X]! * C;
+      const fx = xf[X]!;
       for (let k = 0; k < C; k++) {
         const top = src[r0 + c0 + k]! + fx * (src[r0 + c1 + k]! - src[r0 + c0 + k]!);
         const bot = src[r1 + c0 + k]! + fx * (src[r1 + c1 + k]! - src[r1 + c0 + k]!);
@@ -105,13 +124,14 @@ export function pasteRgb(src: Uint8Array, width: number, height: number, box: Ro
   dst.fill(0);
   const xs = axisMap(width, box.pictureWidth, box.x, box.width);
   const ys = axisMap(height, box.pictureHeight, box.y, box.height);
-  for (let Y = 0; Y < height; Y++) {
-    if (!ys.inside[Y]) continue;
-    const r = (ys.f[Y]! < 0.5 ? ys.i0[Y]! : ys.i1[Y]!) * width;
-    for (let X = 0; X < width; X++) {
-      if (!xs.inside[X]) continue;
-      const s = (r + (xs.f[X]! < 0.5 ? xs.i0[X]! : xs.i1[X]!)) * 3;
-      const d = (Y * width + X) * 3;
+  const near = new Int32Array(width);
+  for (let X = xs.first; X < xs.end; X++) near[X] = (xs.f[X]! < 0.5 ? xs.i0[X]! : xs.i1[X]!) * 3;
+  for (let Y = ys.first; Y < ys.end; Y++) {
+    const r = (ys.f[Y]! < 0.5 ? ys.i0[Y]! : ys.i1[Y]!) * width * 3;
+    const o = Y * width * 3;
+    for (let X = xs.first; X < xs.end; X++) {
+      const s = r + near[X]!;
+      const d = o + X * 3;
       dst[d] = src[s]!;
       dst[d + 1] = src[s + 1]!;
       dst[d + 2] = src[s + 2]!;

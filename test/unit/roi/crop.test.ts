@@ -44,6 +44,9 @@ describe('roi/crop', () => {
     expect([m.i0[2], m.i1[2], m.f[2]]).to.deep.equal([0, 1, 0.5]);
     // Cell 3 (px 7, u = 0.75 → crop cell 2.5).
     expect([m.i0[3], m.i1[3], m.f[3]]).to.deep.equal([2, 3, 0.5]);
+    expect([m.first, m.end]).to.deep.equal([2, 4]);
+    const none = axisMap(4, 8, 8, 4); // a crop beyond the picture's grid
+    expect([none.first, none.end]).to.deep.equal([0, 0]);
   });
 
   it('pasteGrid: the identity for a box covering the picture', () => {
