@@ -332,7 +332,7 @@ export class SegmentationEngine {
     const t2 = performance.now();
     if (session.roi && roi) session.roi.update(bytes, this.info.maskWidth, this.info.maskHeight, roi.pictureWidth, roi.pictureHeight, !coversPicture(roi));
     const t3 = performance.now();
-    return { mask: bytes, width: this.info.maskWidth, height: this.info.maskHeight, inferenceMs, temporalMs: t2 - t1, ...(session.roi ? { roiMs: roiMs + (t3 - t2) } : {}), ...(batchSize > 1 ? { batchSize } : {}) };
+    return { mask: bytes, width: this.info.maskWidth, height: this.info.maskHeight, inferenceMs, temporalMs: t2 - t1, ...(session.roi ? { roiMs: roiMs + (t3 - t2) } : {}), region: roi && !coversPicture(roi) ? 'crop' : 'whole', ...(batchSize > 1 ? { batchSize } : {}) };
   }
 
   /** Frees the session's ring buffer; false if it was not open. Safe after close(). */

@@ -37,6 +37,8 @@ export interface SegmentResult {
    * picture's grids + the next crop chosen, ms (the crop itself is part of preprocessMs).
    */
   readonly roiMs?: number;
+  /** Whether the backbone saw a crop (the session's region of interest) or the whole picture. */
+  readonly region?: 'crop' | 'whole';
   /**
    * I420 → model-input RGB, when the engine's thread did it (frames handed over as I420), ms;
    * absent when the caller passed RGB.

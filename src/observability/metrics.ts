@@ -46,6 +46,9 @@ export const DROP_REASONS = [
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
+/** What the backbone segmented: the session's region of interest (a crop) or the whole picture. */
+export const ROI_REGIONS = ['crop', 'whole'] as const;
+
 export const KEYFRAME_REASONS = ['start', 'loss', 'decoder_error', 'ssrc_change', 'timeout'] as const;
 export const SESSION_END_REASONS = ['bye', 'socket_closed', 'ice_failed', 'connect_timeout', 'media_timeout', 'shutdown', 'error'] as const;
 export type SessionEndReason = (typeof SESSION_END_REASONS)[number];
@@ -95,6 +98,7 @@ export const METRIC_CATALOG: readonly MetricDoc[] = [
   { name: 'maskstream_frames_waiting', type: 'gauge', labels: {}, help: 'Decoded frames waiting for an inference worker, over all sessions (at most one per session; unbounded only in the naive benchmark mode).' },
   { name: 'maskstream_temporal_state_resets_total', type: 'counter', labels: {}, help: 'Sessions whose temporal memory was lost because their inference worker crashed (reopened empty on the replacement).' },
   { name: 'maskstream_event_loop_lag_seconds', type: 'gauge', labels: { stat: EVENT_LOOP_STATS }, help: 'Event-loop delay of the main thread (WebRTC, signaling, mask sending) over the last 10 s, from perf_hooks.monitorEventLoopDelay: median, 99th percentile, maximum.' },
+  { name: 'maskstream_roi_frames_total', type: 'counter', labels: { region: ROI_REGIONS }, help: 'Frames segmented, by what the backbone saw: a crop around where the session\'s last mask found people, or the whole picture (first frames, nobody found, periodic refresh, roi off).' },
   { name: 'maskstream_temporal_memory_bytes', type: 'gauge', labels: {}, help: 'Bytes held by the temporal ring buffers of the open sessions in the inference worker (sampled every 5 s).' },
   { name: 'maskstream_load_ratio', type: 'gauge', labels: {}, help: 'Load of this instance for autoscaling: max(sessions active / session limit, inference utilization), 0..1.' },
   { name: 'maskstream_rtp_packets_received_total', type: 'counter', labels: {}, help: 'Video RTP packets received.' },
@@ -146,6 +150,7 @@ export class Metrics {
   readonly inferenceWorkers: client.Gauge<string>;
   readonly framesWaiting: client.Gauge<string>;
   readonly temporalResets: client.Counter<string>;
+  readonly roiFrames: client.Counter<'region'>;
   readonly eventLoopLag: client.Gauge<'stat'>;
   readonly rtpPackets: client.Counter<string>;
   readonly framesReceived: client.Counter<string>;
@@ -202,6 +207,7 @@ export class Metrics {
     this.inferenceWorkers = gauge('maskstream_inference_workers');
     this.framesWaiting = gauge('maskstream_frames_waiting');
     this.temporalResets = counter('maskstream_temporal_state_resets_total');
+    this.roiFrames = counter('maskstream_roi_frames_total');
     this.eventLoopLag = gauge('maskstream_event_loop_lag_seconds');
     for (const stat of EVENT_LOOP_STATS) this.eventLoopLag.set({ stat }, 0);
     this.rtpPackets = counter('maskstream_rtp_packets_received_total');

@@ -358,6 +358,7 @@ export class Session {
     // The region of interest (uncrop + next box) is temporal machinery: reported with the stage.
     const temporalMs = res.temporalMs + (res.roiMs ?? 0);
     m.observeStage('temporal', temporalMs);
+    m.roiFrames.inc({ region: res.region ?? 'whole' });
     const t0 = performance.now();
     const msg = encodeMask({
       seq: ctx.seq,

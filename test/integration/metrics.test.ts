@@ -182,6 +182,16 @@ describe('Prometheus metrics during a live session', function () {
     expect(value(during, 'maskstream_inference_queue_wait_seconds')).to.be.at.least(processed);
   });
 
+  it('counts what the backbone saw: the whole picture first, then crops around the person (region of interest on by default)', () => {
+    const processed = value(during, 'maskstream_frames_processed_total');
+    const crop = value(during, 'maskstream_roi_frames_total', { region: 'crop' });
+    const whole = value(during, 'maskstream_roi_frames_total', { region: 'whole' });
+    expect(crop + whole, 'every segmented frame counted once').to.be.at.least(processed);
+    expect(whole, 'the first frame, then one in 30').to.be.at.least(1);
+    // The clip's person is a head-and-shoulders photo well inside the frame: mostly crops.
+    expect(crop, JSON.stringify({ crop, whole })).to.be.greaterThan(whole);
+  });
+
   it('reports load, utilization, busy time, sessions, SLO and backend while the session is live', () => {
     expect(value(during, 'maskstream_sessions_active')).to.equal(1);
     expect(value(during, 'maskstream_sessions_limit')).to.equal(3);
