@@ -45,7 +45,7 @@ async function main(): Promise<void> {
     ['decode (WebCodecs VP8/H.264)', col((m) => m.msg.timings.decodeMs)],
     ['preprocess (I420 → RGB + resize)', col((m) => m.msg.timings.preprocessMs)],
     ['inference (backbone)', col((m) => m.msg.timings.inferenceMs)],
-    ['temporal', col((m) => m.msg.timings.temporalMs)],
+    ['temporal (stage + region of interest)', col((m) => m.msg.timings.temporalMs)],
     ['encode (mask message)', col((m) => m.msg.timings.encodeMs)],
     ['server total (frame complete → mask sent)', col((m) => m.msg.timings.serverMs)],
     ['end to end (frame sent → mask received)', col((m) => m.e2eMs)],

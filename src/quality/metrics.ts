@@ -269,6 +269,61 @@ export interface SequenceMetrics {
   readonly boundaryTolerancePx: number;
   readonly perFrameJ: readonly number[];
   readonly perFrameF: readonly number[];
+  /**
+   * With SequenceOptions.edgeSplitPx = R: the part of TE within R px (square neighbourhood) of
+   * a truth edge at t or t − 1 — flips where a moving edge lands differently from the truth —
+   * and the rest (regions that appear and vanish). TEnearEdge + TEfar = TE.
+   */
+  readonly TEnearEdge?: number;
+  readonly TEfar?: number;
+}
+
+export interface SequenceOptions extends BoundaryOptions {
+  /** Split TE by distance to the truth's edges (px, square neighbourhood); absent = no split. */
+  readonly edgeSplitPx?: number;
+}
+
+/**
+ * Pixels within r px (square neighbourhood, Chebyshev distance) of a label change of the
+ * binary map `bin` (0/1, W × H), as 0/1 into `out`; `tmp` is W × H scratch. Pure.
+ */
+export function nearEdges(bin: Uint8Array, W: number, H: number, r: number, out: Uint8Array, tmp: Uint8Array): Uint8Array {
+  // Edge pixels: differ from the right or lower neighbour.
+  out.fill(0);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const i = y * W + x;
+      const v = bin[i]!;
+      if ((x + 1 < W && bin[i + 1] !== v) || (y + 1 < H && bin[i + W] !== v)) out[i] = 1;
+    }
+  }
+  // Dilate by r: rows, then columns (running distance to the last edge on either side).
+  for (let y = 0; y < H; y++) {
+    const row = y * W;
+    let last = -Infinity;
+    for (let x = 0; x < W; x++) {
+      if (out[row + x]) last = x;
+      tmp[row + x] = x - last <= r ? 1 : 0;
+    }
+    last = Infinity;
+    for (let x = W - 1; x >= 0; x--) {
+      if (out[row + x]) last = x;
+      if (last - x <= r) tmp[row + x] = 1;
+    }
+  }
+  for (let x = 0; x < W; x++) {
+    let last = -Infinity;
+    for (let y = 0; y < H; y++) {
+      if (tmp[y * W + x]) last = y;
+      out[y * W + x] = y - last <= r ? 1 : 0;
+    }
+    last = Infinity;
+    for (let y = H - 1; y >= 0; y--) {
+      if (tmp[y * W + x]) last = y;
+      if (last - y <= r) out[y * W + x] = 1;
+    }
+  }
+  return out;
 }
 
 /** All metrics of a sequence, fed one frame pair at a time (only the previous frame is kept). */
@@ -286,11 +341,13 @@ export class SequenceEvaluator {
   private prevGb: Uint8Array;
   private curPb: Uint8Array;
   private curGb: Uint8Array;
+  /** TE split by distance to the truth's edges (edgeSplitPx): near maps of t − 1 and t, scratch, sum. */
+  private readonly split?: { r: number; prev: Uint8Array; cur: Uint8Array; tmp: Uint8Array; nearSum: number };
 
   constructor(
     readonly width: number,
     readonly height: number,
-    opts: BoundaryOptions = {},
+    opts: SequenceOptions = {},
   ) {
     if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0)) throw new MetricsInputError(`size must be positive integers, got ${width}×${height}`);
     this.r = tolerance(width, height, opts);
@@ -302,6 +359,10 @@ export class SequenceEvaluator {
     this.prevGb = new Uint8Array(n);
     this.curPb = new Uint8Array(n);
     this.curGb = new Uint8Array(n);
+    if (opts.edgeSplitPx !== undefined) {
+      if (!(Number.isInteger(opts.edgeSplitPx) && opts.edgeSplitPx >= 0)) throw new MetricsInputError(`edgeSplitPx must be an integer ≥ 0, got ${opts.edgeSplitPx}`);
+      this.split = { r: opts.edgeSplitPx, prev: new Uint8Array(n), cur: new Uint8Array(n), tmp: new Uint8Array(n), nearSum: 0 };
+    }
   }
 
   get frames(): number {
@@ -346,6 +407,18 @@ export class SequenceEvaluator {
       this.teSum += flips / n;
       this.dtSum += (Math.sqrt(sq / n) / 255) * 100;
     }
+    const sp = this.split;
+    if (sp) {
+      nearEdges(gb, this.width, this.height, sp.r, sp.cur, sp.tmp);
+      if (t > 0) {
+        let near = 0;
+        for (let i = 0; i < n; i++) near += (pb[i]! ^ prevPb[i]!) & ~(gb[i]! ^ prevGb[i]!) & (sp.cur[i]! | sp.prev[i]!) & 1;
+        sp.nearSum += near / n;
+      }
+      const keep = sp.prev;
+      sp.prev = sp.cur;
+      sp.cur = keep;
+    }
     this.js.push(union === 0 ? 1 : inter / union);
     this.fs.push(boundaryFBinary(pb, gb, this.width, this.height, this.disk));
     prevP.set(pred);
@@ -371,6 +444,7 @@ export class SequenceEvaluator {
       boundaryTolerancePx: this.r,
       perFrameJ: [...this.js],
       perFrameF: [...this.fs],
+      ...(this.split ? { TEnearEdge: n < 2 ? 0 : this.split.nearSum / (n - 1), TEfar: n < 2 ? 0 : (this.teSum - this.split.nearSum) / (n - 1) } : {}),
     };
   }
 }

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import {
-  binarize, boundaryF, boundaryMap, boundaryTolerancePx, dtSSD, evaluateSequence, jaccard, MetricsInputError, selfTE, SequenceEvaluator, temporalError,
+  binarize, boundaryF, boundaryMap, boundaryTolerancePx, dtSSD, evaluateSequence, jaccard, MetricsInputError, nearEdges, selfTE, SequenceEvaluator, temporalError,
 } from '../../../src/quality/metrics.js';
 import { rng } from '../../../src/testing/synthClip.js';
 
@@ -230,5 +230,53 @@ describe('quality/metrics', () => {
       expect(m.J).to.be.within(0.95, 1);
       expect(ms).to.be.below(2000); // ≈ 0.3 s on this 2-core machine; generous for slow CI
     });
+  });
+});
+
+describe('quality/metrics TE split by distance to the truth’s edges', () => {
+  it('nearEdges marks pixels within r (square neighbourhood) of a label change', () => {
+    const W = 8;
+    const H = 3;
+    const bin = new Uint8Array(W * H);
+    for (let y = 0; y < H; y++) for (let x = 4; x < W; x++) bin[y * W + x] = 1; // edge between x = 3 and 4
+    const out = nearEdges(bin, W, H, 1, new Uint8Array(W * H), new Uint8Array(W * H));
+    // Edge pixels are x = 3 (differs from its right neighbour); within 1: x = 2..4, every row.
+    for (let y = 0; y < H; y++) expect(Array.from(out.subarray(y * W, (y + 1) * W))).to.deep.equal([0, 0, 1, 1, 1, 0, 0, 0]);
+    expect(Array.from(nearEdges(new Uint8Array(W * H), W, H, 2, new Uint8Array(W * H), new Uint8Array(W * H))).every((v) => v === 0)).to.equal(true);
+  });
+
+  it('splits TE into flips near a truth edge and flips elsewhere, which add up to TE', () => {
+    const W = 40;
+    const H = 10;
+    const frame = (edge: number, blip: boolean, predEdge: number) => {
+      const gt = new Uint8Array(W * H);
+      const pred = new Uint8Array(W * H);
+      for (let y = 0; y < H; y++) {
+        for (let x = 0; x < W; x++) {
+          if (x >= edge) gt[y * W + x] = 255;
+          if (x >= predEdge) pred[y * W + x] = 255;
+        }
+      }
+      if (blip) pred[5 * W + 2] = 255; // far from the edge (x = 2, edge at 20+)
+      return { gt, pred };
+    };
+    const ev = new SequenceEvaluator(W, H, { edgeSplitPx: 3 });
+    // The truth's edge moves 20 → 21; the prediction's edge 20 → 23 (2 columns flip where the
+    // truth did not: x = 21, 22, within 3 px of the truth edge) and a one-pixel blip appears far away.
+    const a = frame(20, false, 20);
+    const b = frame(21, true, 23);
+    ev.add(a.pred, a.gt);
+    ev.add(b.pred, b.gt);
+    const r = ev.result();
+    const n = W * H;
+    expect(r.TE).to.be.closeTo((2 * H + 1) / n, 1e-12);
+    expect(r.TEnearEdge).to.be.closeTo((2 * H) / n, 1e-12);
+    expect(r.TEfar).to.be.closeTo(1 / n, 1e-12);
+    const plain = new SequenceEvaluator(W, H);
+    plain.add(a.pred, a.gt);
+    plain.add(b.pred, b.gt);
+    expect(plain.result().TE).to.equal(r.TE);
+    expect(plain.result().TEnearEdge, 'no split unless asked').to.equal(undefined);
+    expect(() => new SequenceEvaluator(W, H, { edgeSplitPx: -1 })).to.throw(MetricsInputError, /edgeSplitPx/);
   });
 });
