@@ -82,4 +82,32 @@ describe('inference/engine with a region of interest (real model, real photo)', 
       engine.closeSession('plain');
     }
   });
+
+  it('gives the same masks through the tensor-op temporal path (GPU backends) as through the array path, with crops', async () => {
+    const img = portrait(PW, PH, 0.5);
+    const pic = rgbToI420(img.rgb, PW, PH);
+    const make = (implementation: 'fused' | 'tensor') => SegmentationEngine.create({ model: 'meet', backend: 'auto', temporal: { mode: 'attention', ringSize: 4, implementation }, roi: DEFAULT_ROI });
+    const fused = await make('fused');
+    const tensor = await make('tensor');
+    try {
+      fused.openSession('s');
+      tensor.openSession('s');
+      const before = tf.memory().numTensors;
+      for (let i = 0; i < 4; i++) {
+        const a = fused.prepare('s', pic);
+        const b = tensor.prepare('s', pic);
+        expect(b.roi, `frame ${i}: same crop`).to.deep.equal(a.roi);
+        const ma = fused.process('s', a.rgb, a.roi).mask;
+        const mb = tensor.process('s', b.rgb, b.roi).mask;
+        let worst = 0;
+        for (let k = 0; k < ma.length; k++) worst = Math.max(worst, Math.abs(ma[k]! - mb[k]!));
+        expect(worst, `frame ${i}: largest difference in mask steps`).to.be.at.most(2);
+        if (i > 0) expect(a.roi.width).to.be.below(PW);
+        expect(tf.memory().numTensors, 'the uncropped inputs made for the tensor path are freed').to.equal(before);
+      }
+    } finally {
+      fused.close();
+      tensor.close();
+    }
+  });
 });
