@@ -92,8 +92,8 @@ describe('inference/engine with a region of interest (real model, real photo)', 
     try {
       fused.openSession('s');
       tensor.openSession('s');
-      const before = tf.memory().numTensors;
-      for (let i = 0; i < 4; i++) {
+      let steady = -1;
+      for (let i = 0; i < 8; i++) {
         const a = fused.prepare('s', pic);
         const b = tensor.prepare('s', pic);
         expect(b.roi, `frame ${i}: same crop`).to.deep.equal(a.roi);
@@ -103,7 +103,10 @@ describe('inference/engine with a region of interest (real model, real photo)', 
         for (let k = 0; k < ma.length; k++) worst = Math.max(worst, Math.abs(ma[k]! - mb[k]!));
         expect(worst, `frame ${i}: largest difference in mask steps`).to.be.at.most(2);
         if (i > 0) expect(a.roi.width).to.be.below(PW);
-        expect(tf.memory().numTensors, 'the uncropped inputs made for the tensor path are freed').to.equal(before);
+        // The tensor read builds its lookup tables once per memory size (1..4 frames, frames 1..4);
+        // after that the count must not move (the uncropped inputs made for the tensor path are freed).
+        if (i === 4) steady = tf.memory().numTensors;
+        if (i > 4) expect(tf.memory().numTensors, `frame ${i}`).to.equal(steady);
       }
     } finally {
       fused.close();
