@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { axisMap, cropI420, OUTSIDE_LOGIT, pasteGrid, pasteRgb, RoiBoxError, uncropOutputs } from '../../../src/roi/crop.js';
 import type { RoiBox } from '../../../src/roi/roiTracker.js';
 import type { I420Picture } from '../../../src/decode/types.js';
+import { i420ToRgb } from '../../../src/decode/yuvToRgb.js';
 
 function picture(w: number, h: number): I420Picture {
   const y = new Uint8Array(w * h);
@@ -27,6 +28,18 @@ describe('roi/crop', () => {
     for (const [r, k] of [[0, 0], [5, 7], [11, 19]] as const) expect(c.y[r * c.yStride + k]).to.equal(p.y[(6 + r) * 64 + 10 + k]);
     expect(c.u[2 * c.uvStride + 3]).to.equal(p.u[(3 + 2) * 32 + 5 + 3]);
     expect(c.v[0]).to.equal(p.v[3 * 32 + 5]);
+  });
+
+  it('a crop reaching the last column and row of an odd-sized picture converts to RGB', () => {
+    const w = 65;
+    const h = 49;
+    const cw = 33;
+    const ch = 25;
+    const p: I420Picture = { width: w, height: h, y: new Uint8Array(w * h).fill(120), u: new Uint8Array(cw * ch).fill(128), v: new Uint8Array(cw * ch).fill(128), yStride: w, uvStride: cw };
+    const c = cropI420(p, box(40, 30, 25, 19, w, h));
+    const rgb = i420ToRgb(c, 16, 9).data;
+    expect(rgb.length).to.equal(16 * 9 * 3);
+    expect(Math.abs(rgb[0]! - Math.round(1.164383 * (120 - 16)))).to.be.at.most(1);
   });
 
   it('cropI420 refuses odd, outside or mismatched boxes', () => {

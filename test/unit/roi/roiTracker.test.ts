@@ -128,4 +128,14 @@ describe('roi/roiTracker', () => {
     expect(() => new RoiTracker({ ...DEFAULT_ROI, threshold: 0 })).to.throw(RoiOptionsError, /threshold/);
     expect(() => new RoiTracker({ ...DEFAULT_ROI, hold: Number.NaN })).to.throw(RoiOptionsError, /hold/);
   });
+
+  it('keeps crops even-aligned and inside odd-sized pictures, up to their last column and row', () => {
+    const t = new RoiTracker(noRefresh);
+    t.update(blob(200, 100, 256, 144), W, H, 641, 481, false); // person at the bottom-right corner
+    const b = t.next(641, 481)!;
+    expect(b.x % 2).to.equal(0);
+    expect(b.y % 2).to.equal(0);
+    expect(b.x + b.width).to.equal(641);
+    expect(b.y + b.height).to.equal(481);
+  });
 });
