@@ -74,7 +74,6 @@ function coversPicture(b: RoiBox): boolean {
   return b.x === 0 && b.y === 0 && b.width === b.pictureWidth && b.height === b.pictureHeight;
 }
 
-
 /** Tensor/memory counters of this thread's tf engine (subset of tf.MemoryInfo). */
 export type EngineMemory = InferenceMemory;
 
@@ -176,11 +175,6 @@ export class SegmentationEngine {
     this.sessions.set(id, { temporal: this.stage.openSession(), roi: this.roiOptions ? new RoiTracker(this.roiOptions) : null });
   }
 
-  /** Whether frames are cut to each session's region of interest (prepare()). */
-  get roiEnabled(): boolean {
-    return this.roiOptions !== null;
-  }
-
   /**
    * A decoded picture of session `id` → model input: cut to the session's region of interest
    * when the engine has one and the session's tracker has a box, else the whole picture. Hand
@@ -265,7 +259,10 @@ export class SegmentationEngine {
   /** Whole-picture buffers of the region-of-interest path, reused frame after frame (one frame at a time per engine). */
   private uncropScratch?: { logits: Float32Array; features: Float32Array; rgb: Uint8Array };
 
-  /** Temporal stage + sigmoid × 255 to bytes + commit, for one frame of a batch. Borrows `out`. */
+  /**
+   * One frame of a batch after the backbone: its output put back on the whole picture when it
+   * came from a crop (the time goes to roiMs), then fuse(). Borrows `out`.
+   */
   private finish(session: EngineSession, item: BatchItem, out: BackboneOutput, logitsData: Float32Array, inferenceMs: number, batchSize: number): SegmentResult {
     const roi = session.roi && item.roi ? item.roi : null;
     if (!roi || coversPicture(roi)) return this.fuse(session, { logits: out.logits, features: out.features, rgb: item.rgb, logitsData }, roi, inferenceMs, batchSize, 0);
