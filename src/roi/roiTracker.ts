@@ -105,6 +105,8 @@ export function maskBounds(mask: Uint8Array, W: number, H: number, threshold: nu
 export class RoiTracker {
   private box: RoiBox | null = null;
   private lastCentre: [number, number] | null = null;
+  /** Size of the picture lastCentre was measured on (a new size starts the lead afresh). */
+  private lastPicture: [number, number] = [0, 0];
   private frames = 0;
   /** Frames segmented on a crop / on the whole picture (for reports). */
   cropped = 0;
@@ -131,6 +133,10 @@ export class RoiTracker {
     this.frames++;
     if (usedCrop) this.cropped++;
     else this.whole++;
+    if (this.lastPicture[0] !== pictureWidth || this.lastPicture[1] !== pictureHeight) {
+      this.lastCentre = null;
+      this.lastPicture = [pictureWidth, pictureHeight];
+    }
     const m = maskBounds(mask, W, H, o.threshold);
     if (!m) {
       this.box = null;

@@ -87,6 +87,15 @@ describe('roi/roiTracker', () => {
     expect(t.next(PW, PH), 'a person filling the frame').to.equal(null);
   });
 
+  it('does not lead across a change of picture size', () => {
+    const t = new RoiTracker(noRefresh);
+    t.update(blob(100, 40, 140, 120), W, H, PW, PH, false);
+    t.update(blob(100, 40, 140, 120), W, H, 1280, 960, false); // same place in the grid, twice the pixels
+    const b = t.next(1280, 960)!;
+    // Centred on the person (x 500..700 px here), not pushed on by the 300 px its centre "moved" (→ 900).
+    expect(b.x + b.width / 2).to.be.closeTo(600, 4);
+  });
+
   it('keeps small people inside the picture at the minimum crop size', () => {
     const t = new RoiTracker(noRefresh);
     t.update(blob(250, 140, 256, 144), W, H, PW, PH, false); // a few pixels in the corner
