@@ -280,3 +280,26 @@ describe('quality/metrics TE split by distance to the truth’s edges', () => {
     expect(() => new SequenceEvaluator(W, H, { edgeSplitPx: -1 })).to.throw(MetricsInputError, /edgeSplitPx/);
   });
 });
+
+describe('quality/metrics TE under motion (a property of the definition)', () => {
+  it('counts a perfectly stable mask whose edge is offset from the truth’s, once the person moves', () => {
+    // A bar moving 5 px/frame to the right; the prediction is the same bar grown by 2 px on each
+    // side: no flicker at all, yet at each frame 2 columns beyond each moving edge flip in the
+    // prediction where the truth does not.
+    const W = 60;
+    const H = 8;
+    const bar = (x0: number, x1: number) => {
+      const m = new Uint8Array(W * H);
+      for (let y = 0; y < H; y++) for (let x = Math.max(0, x0); x < Math.min(W, x1); x++) m[y * W + x] = 255;
+      return m;
+    };
+    const gt: Uint8Array[] = [];
+    const pred: Uint8Array[] = [];
+    for (let t = 0; t < 4; t++) {
+      gt.push(bar(10 + 5 * t, 25 + 5 * t));
+      pred.push(bar(8 + 5 * t, 27 + 5 * t));
+    }
+    expect(temporalError(pred, gt)).to.be.closeTo((2 * 2 * H) / (W * H), 1e-12);
+    expect(temporalError(gt, gt)).to.equal(0);
+  });
+});
