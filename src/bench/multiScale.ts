@@ -9,6 +9,7 @@
 import type { I420Picture } from '../decode/types.js';
 import { i420ToRgb } from '../decode/yuvToRgb.js';
 import { resizeMaskBilinear } from '../decode/resizeMask.js';
+import { cropI420 } from '../roi/crop.js';
 import type { SegmentationEngine } from '../inference/engine.js';
 
 export interface Box {
@@ -48,21 +49,13 @@ export function zoomBox(b: Box, W: number, H: number, aspect: number, grow = 0.2
   return { x: Math.round(x), y: Math.round(y), w: Math.round(w), h: Math.round(h) };
 }
 
-/** The part of an I420 picture inside an even-aligned box (a view with offset planes). */
-function cropI420(p: I420Picture, b: Box): I420Picture {
+/** The part of an I420 picture inside a box, widened to even x/y (the region-of-interest stage's crop: plane views). */
+function cropPicture(p: I420Picture, b: Box): I420Picture {
   const x = b.x & ~1;
   const y = b.y & ~1;
-  const w = Math.min(p.width - x, b.w + (b.x - x));
-  const h = Math.min(p.height - y, b.h + (b.y - y));
-  return {
-    width: w,
-    height: h,
-    y: p.y.subarray(y * p.yStride + x),
-    u: p.u.subarray((y >> 1) * p.uvStride + (x >> 1)),
-    v: p.v.subarray((y >> 1) * p.uvStride + (x >> 1)),
-    yStride: p.yStride,
-    uvStride: p.uvStride,
-  };
+  const width = Math.min(p.width - x, b.w + (b.x - x));
+  const height = Math.min(p.height - y, b.h + (b.y - y));
+  return cropI420(p, { x, y, width, height, pictureWidth: p.width, pictureHeight: p.height });
 }
 
 /**
@@ -80,7 +73,7 @@ export function segmentTwoScales(engine: SegmentationEngine, full: string, zoom:
   const sy = pic.height / mh;
   const box = zoomBox({ x: fg.x * sx, y: fg.y * sy, w: fg.w * sx, h: fg.h * sy }, pic.width, pic.height, iw / ih);
   if (box.w > 0.8 * pic.width && box.h > 0.8 * pic.height) return { mask: first, runs: 1 }; // no zoom to gain
-  const crop = cropI420(pic, box);
+  const crop = cropPicture(pic, box);
   const second = engine.process(zoom, i420ToRgb(crop, iw, ih).data).mask;
   // The crop's mask back onto the full mask grid, averaged with the first pass inside the box.
   const bx0 = Math.round(((box.x & ~1) / pic.width) * mw);
