@@ -23,8 +23,7 @@ import { DEFAULT_ROI, type RoiOptions } from '../roi/roiTracker.js';
 import type { ModelName, TemporalConfig } from '../inference/types.js';
 import { OfflineSegmenter } from '../cli/segment.js';
 import { openY4m } from '../io/y4m.js';
-import { resizeMaskBilinear } from '../decode/resizeMask.js';
-import { areaDownsample } from '../train/data.js';
+import { areaDownsample, resizeMaskBilinear } from '../decode/resizeMask.js';
 import { buildClip, sourcesAvailable } from '../quality/clips/build.js';
 import { evalClipDefinitions } from '../quality/clips/catalog.js';
 import type { QualityClip } from '../quality/clips/types.js';
@@ -67,7 +66,7 @@ interface ClipResult {
   /** Mean ms per frame: backbone (normalise + model) and temporal stage. */
   readonly backboneMs: number;
   readonly temporalMs: number;
-  /** TE within EDGE_SPLIT_PX of a truth edge / elsewhere (only for the variants in splitFor). */
+  /** TE within EDGE_SPLIT_PX of a truth edge / elsewhere (only for per-frame meet and the candidate). */
   readonly TEnearEdge?: number;
   readonly TEfar?: number;
 }

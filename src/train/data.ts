@@ -13,6 +13,7 @@ import { projectRoot } from '../paths.js';
 import { GENERATOR_VERSION } from '../quality/clips/build.js';
 import { Backbone } from '../inference/backbone.js';
 import { i420ToRgb } from '../decode/yuvToRgb.js';
+import { areaDownsample } from '../decode/resizeMask.js';
 import { RoiTracker, type RoiOptions } from '../roi/roiTracker.js';
 import { cropI420, uncropOutputs } from '../roi/crop.js';
 import { trainingClips } from '../quality/clips/catalog.js';
@@ -33,23 +34,6 @@ export interface TrainClip {
   readonly name: string;
   readonly description: string;
   readonly frames: TrainFrame[];
-}
-
-/** Box-filter downsample of an 8-bit mask (each output pixel = mean of the area it covers). */
-export function areaDownsample(src: Uint8Array, sw: number, sh: number, dw: number, dh: number): Uint8Array {
-  const out = new Uint8Array(dw * dh);
-  for (let y = 0; y < dh; y++) {
-    const y0 = Math.floor((y * sh) / dh);
-    const y1 = Math.max(y0 + 1, Math.floor(((y + 1) * sh) / dh));
-    for (let x = 0; x < dw; x++) {
-      const x0 = Math.floor((x * sw) / dw);
-      const x1 = Math.max(x0 + 1, Math.floor(((x + 1) * sw) / dw));
-      let s = 0;
-      for (let yy = y0; yy < y1; yy++) for (let xx = x0; xx < x1; xx++) s += src[yy * sw + xx]!;
-      out[y * dw + x] = Math.round(s / ((y1 - y0) * (x1 - x0)));
-    }
-  }
-  return out;
 }
 
 /**
