@@ -16,12 +16,17 @@ export interface Config {
   /** Inference backend: auto = tensorflow-gpu → tensorflow → wasm → cpu. */
   readonly backend: 'auto' | BackendName;
   /**
-   * Temporal stage: none (per-frame), ema, attention (non-parametric read of the ring buffer),
-   * attention-learned (the read fused by the trained gate, models/temporal-fusion.json). Default
-   * attention-learned: the best J and dtSSD of `npm run bench:quality` (README, Temporal attention).
+   * Temporal stage: none (per-frame), ema, attention (non-parametric read of the feature ring
+   * buffer), attention-learned (that read fused by the trained gate, models/temporal-fusion.json),
+   * attention-fine (pixel-level attention over the previous frame, src/temporal/stages/fineAttention.ts).
+   * Default attention-fine: the best J, TE and dtSSD of `npm run bench:quality` (README, Temporal attention).
    */
   readonly temporal: TemporalMode;
-  /** Frames kept in each session's feature ring buffer (4: what the fusion head was trained with; 8 costs 2× the read for +0.005 J). */
+  /**
+   * Frames kept in each session's feature ring buffer of attention / attention-learned (4: what
+   * the fusion head was trained with; 8 costs 2× the read for +0.005 J). attention-fine keeps one
+   * frame (its read is recursive) and ignores this.
+   */
   readonly ringSize: number;
   /**
    * Region of interest: on = segment each frame on a crop around where the session's last mask
@@ -119,7 +124,7 @@ export const DEFAULTS: Config = Object.freeze({
   host: '0.0.0.0',
   model: 'meet',
   backend: 'auto',
-  temporal: 'attention-learned',
+  temporal: 'attention-fine',
   ringSize: 4,
   roi: 'on',
   roiRefreshFrames: 30,

@@ -1,7 +1,7 @@
 /**
  * `npm run bench:quality -- [--clips a,b] [--variants v1,v2] [--json out.json] [--no-vtest]
  *   [--head models/other-fusion.json] [--roi-options '{"refreshFrames":0}']`
- * [--candidate "attention-learned meet + roi"] (the variant the acceptance checks judge; default: the server's default)
+ * [--candidate "attention-fine meet + roi"] (the variant the acceptance checks judge; default: the server's default)
  * (--head: the learned head the attention-learned variants load; --roi-options: overrides of
  * DEFAULT_ROI for the "+ roi" variants)
  *
@@ -54,6 +54,8 @@ export const VARIANTS: readonly Variant[] = [
   { name: 'ema meet + roi', model: 'meet', temporal: { mode: 'ema', ringSize: 1 }, roi: true },
   { name: 'attention meet + roi', model: 'meet', temporal: { mode: 'attention', ringSize: 4 }, roi: true },
   { name: 'attention-learned meet + roi', model: 'meet', temporal: { mode: 'attention-learned', ringSize: 4 }, roi: true },
+  { name: 'attention-fine meet', model: 'meet', temporal: { mode: 'attention-fine', ringSize: 1 } },
+  { name: 'attention-fine meet + roi', model: 'meet', temporal: { mode: 'attention-fine', ringSize: 1 }, roi: true },
 ];
 
 interface ClipResult {
@@ -340,7 +342,7 @@ async function main(): Promise<void> {
   log(`${clips.length} clips ready in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   const vtest = process.argv.includes('--no-vtest') ? undefined : vtestY4m();
   const results: VariantResult[] = [];
-  const cand = arg('candidate') ?? 'attention-learned meet + roi';
+  const cand = arg('candidate') ?? 'attention-fine meet + roi';
   for (const v of variants) results.push(await runVariant(v, clips, vtest, v.name === cand || v.name === 'per-frame meet'));
   const out = [
     `maskstream quality benchmark: ${clips.length} clips × ${clips[0]?.frames.length ?? 0} frames at ${clips[0]?.width}×${clips[0]?.height}, VP8 round trip before segmentation, wasm backend; ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`,

@@ -112,7 +112,7 @@ export class OfflineSegmenter {
     // The server's per-frame path: crop to the region of interest (if enabled) + RGB, then the engine.
     const p = this.engine.prepare(this.sessionId, pic, this.rgb);
     const t1 = performance.now();
-    const r = this.engine.process(this.sessionId, p.rgb, p.roi);
+    const r = this.engine.process(this.sessionId, p.rgb, p.roi, p.luma);
     const t2 = performance.now();
     const mask = resizeMaskBilinear(r.mask, r.width, r.height, pic.width, pic.height);
     const t3 = performance.now();

@@ -94,6 +94,27 @@ export function i420ToRgb(pic: I420Picture, outW: number, outH: number, out?: Ui
   return { width: outW, height: outH, data };
 }
 
+/**
+ * The luma plane alone, area-filtered to outW × outH bytes (Y as coded, BT.601 limited range):
+ * the picture the temporal stage matches pixels on. Same spans as i420ToRgb.
+ */
+export function i420Luma(pic: I420Picture, outW: number, outH: number, out?: Uint8Array): Uint8Array {
+  const { width: w, height: h } = pic;
+  if (!(w > 0 && h > 0 && outW > 0 && outH > 0)) throw new PictureSizeError(`cannot resize ${w}×${h} to ${outW}×${outH}`);
+  if (pic.y.length < pic.yStride * (h - 1) + w) throw new PictureSizeError(`I420 luma plane too small for ${w}×${h}`);
+  const data = out ?? new Uint8Array(outW * outH);
+  if (data.length !== outW * outH) throw new PictureSizeError(`destination has ${data.length} bytes, needs ${outW * outH}`);
+  const xs = cachedSpans(w, outW);
+  const ys = cachedSpans(h, outH);
+  const row = new Float32Array(outW);
+  for (let oy = 0; oy < outH; oy++) {
+    boxRow(pic.y, pic.yStride, ys.start[oy]!, ys.end[oy]!, xs, row);
+    const o = oy * outW;
+    for (let x = 0; x < outW; x++) data[o + x] = row[x]! + 0.5;
+  }
+  return data;
+}
+
 function clamp(v: number): number {
   return v <= 0 ? 0 : v >= 255 ? 255 : v + 0.5;
 }

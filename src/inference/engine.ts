@@ -12,7 +12,7 @@ import { Backbone, type BackboneOutput, type BatchSupport } from './backbone.js'
 import { ModelStore } from './modelStore.js';
 import type { BackendAttempt, BackendName, EngineInfo, EngineOptions, InferenceMemory, SegmentResult } from './types.js';
 import type { I420Picture } from '../decode/types.js';
-import { i420ToRgb } from '../decode/yuvToRgb.js';
+import { i420Luma, i420ToRgb } from '../decode/yuvToRgb.js';
 import { RoiTracker, validateRoiOptions, type RoiBox, type RoiOptions } from '../roi/roiTracker.js';
 import { cropI420, uncropOutputs } from '../roi/crop.js';
 
@@ -48,6 +48,8 @@ export interface BatchItem {
    * (RGB made elsewhere): the whole picture, and the session's region of interest is not tracked.
    */
   readonly roi?: RoiBox | null;
+  /** Luma of the whole picture at the mask's size (prepare() makes it), for the temporal stage's pixel matching. */
+  readonly luma?: Uint8Array;
 }
 
 /** A picture turned into model input by prepare(). */
@@ -56,7 +58,9 @@ export interface PreparedFrame {
   readonly rgb: Uint8Array;
   /** What it was cut from: the session's crop, or a box covering the whole picture. */
   readonly roi: RoiBox;
-  /** Time of the crop + I420 → RGB, ms. */
+  /** Luma of the whole picture at the mask's size (maskWidth × maskHeight bytes). */
+  readonly luma: Uint8Array;
+  /** Time of the crop + I420 → RGB (+ luma), ms. */
   readonly ms: number;
 }
 
@@ -187,7 +191,8 @@ export class SegmentationEngine {
     const t0 = performance.now();
     const crop = s.roi?.next(pic.width, pic.height) ?? null;
     const rgb = i420ToRgb(crop ? cropI420(pic, crop) : pic, this.info.inputWidth, this.info.inputHeight, out).data;
-    return { rgb, roi: crop ?? wholePicture(pic.width, pic.height), ms: performance.now() - t0 };
+    const luma = i420Luma(pic, this.info.maskWidth, this.info.maskHeight);
+    return { rgb, roi: crop ?? wholePicture(pic.width, pic.height), luma, ms: performance.now() - t0 };
   }
 
   /** Frames of session `id` segmented on a crop and on the whole picture so far (null without region of interest). */
@@ -214,13 +219,14 @@ export class SegmentationEngine {
   }
 
   /**
-   * One frame of session `id`: rgb is inputWidth × inputHeight × 3 bytes.
+   * One frame of session `id`: rgb is inputWidth × inputHeight × 3 bytes; luma (prepare()'s) lets
+   * the attention-fine stage match pixels (without it, that stage passes the frame through).
    * inferenceMs = normalise + backbone; temporalMs = temporal stage + sigmoid × 255 to bytes.
    * Each is measured after reading the result back (dataSync), so on asynchronous backends
    * (GPU) the time is the real compute time, not the time to enqueue it.
    */
-  process(id: string, rgb: Uint8Array, roi?: RoiBox | null): SegmentResult {
-    return this.processBatch([{ id, rgb, roi }])[0]!;
+  process(id: string, rgb: Uint8Array, roi?: RoiBox | null, luma?: Uint8Array): SegmentResult {
+    return this.processBatch([{ id, rgb, roi, ...(luma ? { luma } : {}) }])[0]!;
   }
 
   /**
@@ -265,7 +271,8 @@ export class SegmentationEngine {
    */
   private finish(session: EngineSession, item: BatchItem, out: BackboneOutput, logitsData: Float32Array, inferenceMs: number, batchSize: number): SegmentResult {
     const roi = session.roi && item.roi ? item.roi : null;
-    if (!roi || coversPicture(roi)) return this.fuse(session, { logits: out.logits, features: out.features, rgb: item.rgb, logitsData }, roi, inferenceMs, batchSize, 0);
+    const luma = item.luma;
+    if (!roi || coversPicture(roi)) return this.fuse(session, { logits: out.logits, features: out.features, rgb: item.rgb, logitsData, ...(luma ? { luma } : {}) }, roi, inferenceMs, batchSize, 0);
     // A crop: its output back onto the whole picture's grids (background / zero features
     // outside it), as arrays; tensors of them only if the stage asks (GPU backends).
     const t0 = performance.now();
@@ -281,6 +288,7 @@ export class SegmentationEngine {
     let features: tf.Tensor3D | undefined;
     const input = {
       rgb: u.rgb,
+      ...(luma ? { luma } : {}),
       logitsData: u.logits,
       featuresData: u.features,
       get logits(): tf.Tensor3D {
@@ -327,7 +335,11 @@ export class SegmentationEngine {
     const bytes = new Uint8Array(mask.buffer);
     this.stage.commit(state, bytes);
     const t2 = performance.now();
-    if (session.roi && roi) session.roi.update(bytes, this.info.maskWidth, this.info.maskHeight, roi.pictureWidth, roi.pictureHeight, !coversPicture(roi));
+    if (session.roi && roi) {
+      const { maskWidth: W, maskHeight: H } = this.info;
+      if (session.roi.source === 'prediction') session.roi.updateFromLogits(input.logitsData ?? (input.logits.dataSync() as Float32Array), W, H, roi.pictureWidth, roi.pictureHeight, !coversPicture(roi));
+      else session.roi.update(bytes, W, H, roi.pictureWidth, roi.pictureHeight, !coversPicture(roi));
+    }
     const t3 = performance.now();
     return { mask: bytes, width: this.info.maskWidth, height: this.info.maskHeight, inferenceMs, temporalMs: t2 - t1, ...(session.roi ? { roiMs: roiMs + (t3 - t2) } : {}), region: roi && !coversPicture(roi) ? 'crop' : 'whole', ...(batchSize > 1 ? { batchSize } : {}) };
   }

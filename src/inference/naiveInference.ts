@@ -124,14 +124,16 @@ export class NaiveInference {
         let rgb = job.input.rgb;
         let roi: RoiBox | null = null;
         let preprocessMs: number | undefined;
+        let luma: Uint8Array | undefined;
         if (job.input.i420) {
           // The same per-frame work as the pool's workers (crop to the region of interest + RGB).
           const p = this.engine.prepare(job.sessionId, unpackI420(job.input.i420));
           rgb = p.rgb;
           roi = p.roi;
+          luma = p.luma;
           preprocessMs = p.ms;
         }
-        const result = this.engine.process(job.sessionId, rgb!, roi);
+        const result = this.engine.process(job.sessionId, rgb!, roi, luma);
         job.resolve({ kind: 'mask', result: preprocessMs === undefined ? result : { ...result, preprocessMs }, queueMs: started - job.offeredMs, roundTripMs: performance.now() - started });
       } catch (e) {
         job.reject(e as Error);

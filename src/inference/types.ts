@@ -5,7 +5,7 @@ export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
  * Every temporal mode, in one list: config validation and the CLIs check against it, so a mode
  * added here is accepted everywhere without further edits.
  */
-export const TEMPORAL_MODES = ['none', 'ema', 'attention', 'attention-learned'] as const;
+export const TEMPORAL_MODES = ['none', 'ema', 'attention', 'attention-learned', 'attention-fine'] as const;
 export type TemporalMode = (typeof TEMPORAL_MODES)[number];
 
 /** Static facts about the loaded engine, reported in logs, /healthz and metrics. */
@@ -93,6 +93,14 @@ export interface TemporalConfig {
   readonly implementation?: 'auto' | 'fused' | 'tensor';
   /** Fusion head weights for attention-learned; default <project>/models/temporal-fusion.json. */
   readonly headPath?: string;
+  /** attention-fine: weight w of the memory read's logit at a perfect match, [0, 2] (< 1 so every label can be overturned). */
+  readonly fineWeight?: number;
+  /** attention-fine: mean luma difference at which the read's weight falls to 1/e, grey levels (0, 255]. */
+  readonly fineCostScale?: number;
+  /** attention-fine: block search radius around the pyramid's guess, mask px [0, 16]. */
+  readonly fineSearchRadius?: number;
+  /** attention-fine: patch radius of the per-pixel choice and of the cost, mask px [0, 4]. */
+  readonly finePatchRadius?: number;
 }
 
 /** How to build a SegmentationEngine (in-process or inside the inference worker). */

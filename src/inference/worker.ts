@@ -130,7 +130,7 @@ function runBatch(engine: SegmentationEngine, frames: readonly WorkerFrame[]): W
         // Cut to the session's region of interest (when enabled) and converted here, on this thread.
         const p = engine.prepare(f.sessionId, unpackI420(f.i420));
         preprocessMs[i] = p.ms;
-        items.push({ id: f.sessionId, rgb: p.rgb, roi: p.roi });
+        items.push({ id: f.sessionId, rgb: p.rgb, roi: p.roi, luma: p.luma });
       } else {
         items.push({ id: f.sessionId, rgb: f.rgb! });
       }

@@ -44,6 +44,14 @@ export interface RoiOptions {
    * of its area (fewer changes of zoom from frame to frame); 0 = always move to the new one.
    */
   readonly hold: number;
+  /**
+   * What the box is found on: `mask` = the session's final mask (after the temporal stage), or
+   * `prediction` = the backbone's own prediction for the frame (so what the temporal stage keeps
+   * from memory cannot widen the crop). Unset = mask; DEFAULT_ROI: prediction (measured: with
+   * `mask`, attention-fine's memory of a false positive next to the person widened the crop onto
+   * it and kept it there, fast-translation-blur J 0.885 vs 0.915).
+   */
+  readonly source?: 'mask' | 'prediction';
 }
 
 /**
@@ -59,6 +67,7 @@ export const DEFAULT_ROI: Readonly<RoiOptions> = Object.freeze({
   refreshFrames: 30,
   threshold: 128,
   hold: 0,
+  source: 'prediction',
 });
 
 export class RoiOptionsError extends Error {
@@ -77,6 +86,7 @@ export function validateRoiOptions(o: RoiOptions): void {
   if (!(Number.isInteger(o.refreshFrames) && o.refreshFrames >= 0)) bad(`refreshFrames ${o.refreshFrames} must be an integer ≥ 0`);
   if (!(Number.isInteger(o.threshold) && o.threshold >= 1 && o.threshold <= 255)) bad(`threshold ${o.threshold} must be an integer in [1, 255]`);
   if (!(o.hold >= 0 && o.hold <= 1)) bad(`hold ${o.hold} must be in [0, 1]`);
+  if (o.source !== undefined && o.source !== 'mask' && o.source !== 'prediction') bad(`source ${String(o.source)} must be mask or prediction`);
 }
 
 /** Bounding box (inclusive-exclusive) of mask ≥ threshold, in mask pixels, or null. */
@@ -93,6 +103,29 @@ export function maskBounds(mask: Uint8Array, W: number, H: number, threshold: nu
       }
     }
     if (first < 0) continue;
+    if (first < x0) x0 = first;
+    if (last > x1) x1 = last;
+    if (y < y0) y0 = y;
+    y1 = y;
+  }
+  return x1 < 0 ? null : { x0, y0, x1: x1 + 1, y1: y1 + 1 };
+}
+
+/** Bounding box (inclusive-exclusive) of logits ≥ threshold, in mask pixels, or null. */
+export function logitBounds(logits: Float32Array, W: number, H: number, threshold: number): { x0: number; y0: number; x1: number; y1: number } | null {
+  let x0 = W, y0 = H, x1 = -1, y1 = -1;
+  for (let y = 0; y < H; y++) {
+    const row = y * W;
+    let first = -1;
+    for (let x = 0; x < W; x++) {
+      if (logits[row + x]! >= threshold) {
+        first = x;
+        break;
+      }
+    }
+    if (first < 0) continue;
+    let last = W - 1;
+    while (logits[row + last]! < threshold) last--;
     if (first < x0) x0 = first;
     if (last > x1) x1 = last;
     if (y < y0) y0 = y;
@@ -129,6 +162,24 @@ export class RoiTracker {
    * and the picture's size: sets the box for the next frame.
    */
   update(mask: Uint8Array, W: number, H: number, pictureWidth: number, pictureHeight: number, usedCrop: boolean): void {
+    this.place(maskBounds(mask, W, H, this.o.threshold), W, H, pictureWidth, pictureHeight, usedCrop);
+  }
+
+  /**
+   * The same from the backbone's logits for the frame (over the whole picture's mask grid): the
+   * `prediction` source. A pixel counts where σ(logit) × 255 would round to ≥ threshold.
+   */
+  updateFromLogits(logits: Float32Array, W: number, H: number, pictureWidth: number, pictureHeight: number, usedCrop: boolean): void {
+    const t = this.o.threshold;
+    this.place(logitBounds(logits, W, H, Math.log((t - 0.5) / (255.5 - t))), W, H, pictureWidth, pictureHeight, usedCrop);
+  }
+
+  /** Which source the options ask for. */
+  get source(): 'mask' | 'prediction' {
+    return this.o.source ?? 'mask';
+  }
+
+  private place(m: { x0: number; y0: number; x1: number; y1: number } | null, W: number, H: number, pictureWidth: number, pictureHeight: number, usedCrop: boolean): void {
     const o = this.o;
     this.frames++;
     if (usedCrop) this.cropped++;
@@ -137,7 +188,6 @@ export class RoiTracker {
       this.lastCentre = null;
       this.lastPicture = [pictureWidth, pictureHeight];
     }
-    const m = maskBounds(mask, W, H, o.threshold);
     if (!m) {
       this.box = null;
       this.lastCentre = null;

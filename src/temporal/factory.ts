@@ -10,6 +10,7 @@ import { TemporalConfigError, type TemporalStage } from './temporalStage.js';
 import { EmaTemporal, PassThroughTemporal } from './stages/simple.js';
 import { AttentionTemporal, type AttentionGeometryIn } from './stages/attention.js';
 import { FusionHead, type FusionHeadJson } from './stages/fusionHead.js';
+import { FineAttentionTemporal } from './stages/fineAttention.js';
 
 /** Measured defaults (see README): tuning values not set in the config take these. */
 export const TEMPORAL_DEFAULTS = Object.freeze({
@@ -19,6 +20,10 @@ export const TEMPORAL_DEFAULTS = Object.freeze({
   memoryWeight: 0.75,
   emaAlpha: 0.5,
   implementation: 'auto' as const,
+  fineWeight: 0.9,
+  fineCostScale: 8,
+  fineSearchRadius: 3,
+  finePatchRadius: 1,
 });
 
 export function defaultHeadPath(): string {
@@ -39,6 +44,13 @@ export function createTemporalStage(config: TemporalConfig, geometry: AttentionG
       return new PassThroughTemporal();
     case 'ema':
       return new EmaTemporal(geometry.maskHeight, geometry.maskWidth, config.emaAlpha ?? d.emaAlpha);
+    case 'attention-fine':
+      return new FineAttentionTemporal(geometry.maskHeight, geometry.maskWidth, {
+        weight: config.fineWeight ?? d.fineWeight,
+        costScale: config.fineCostScale ?? d.fineCostScale,
+        searchRadius: config.fineSearchRadius ?? d.fineSearchRadius,
+        patchRadius: config.finePatchRadius ?? d.finePatchRadius,
+      });
     case 'attention':
     case 'attention-learned': {
       const head = config.mode === 'attention-learned' ? loadHead(config.headPath ?? defaultHeadPath()) : undefined;

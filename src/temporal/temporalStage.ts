@@ -25,6 +25,8 @@ export interface TemporalInput {
    */
   readonly logitsData?: Float32Array;
   readonly featuresData?: Float32Array;
+  /** Luma of the whole picture at the mask's size (maskW × maskH bytes), when the caller has the picture. */
+  readonly luma?: Uint8Array;
 }
 
 /** A session's temporal memory. */

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { DEFAULT_ROI, maskBounds, RoiOptionsError, RoiTracker, type RoiBox, type RoiOptions } from '../../../src/roi/roiTracker.js';
+import { DEFAULT_ROI, logitBounds, maskBounds, RoiOptionsError, RoiTracker, type RoiBox, type RoiOptions } from '../../../src/roi/roiTracker.js';
 
 const W = 256;
 const H = 144;
@@ -136,6 +136,28 @@ describe('roi/roiTracker', () => {
     expect(() => new RoiTracker({ ...DEFAULT_ROI, refreshFrames: 1.5 })).to.throw(RoiOptionsError, /refreshFrames/);
     expect(() => new RoiTracker({ ...DEFAULT_ROI, threshold: 0 })).to.throw(RoiOptionsError, /threshold/);
     expect(() => new RoiTracker({ ...DEFAULT_ROI, hold: Number.NaN })).to.throw(RoiOptionsError, /hold/);
+    expect(() => new RoiTracker({ ...DEFAULT_ROI, source: 'memory' as 'mask' })).to.throw(RoiOptionsError, /source/);
+  });
+
+  it('prediction source: the box of the frame\'s own logits, the same as of σ(logits) × 255 rounded', () => {
+    expect(DEFAULT_ROI.source).to.equal('prediction');
+    let seed = 3;
+    const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296);
+    for (let k = 0; k < 20; k++) {
+      const logits = new Float32Array(W * H).fill(-8);
+      const [x0, y0] = [Math.floor(rand() * 200), Math.floor(rand() * 100)];
+      for (let y = y0; y < y0 + 30; y++) for (let x = x0; x < x0 + 40; x++) logits[y * W + x] = (rand() - 0.4) * 0.1; // around the threshold
+      const bytes = Uint8Array.from(logits, (l) => Math.round(255 / (1 + Math.exp(-l))));
+      expect(logitBounds(logits, W, H, Math.log(127.5 / 127.5))).to.deep.equal(maskBounds(bytes, W, H, 128));
+      const a = new RoiTracker({ ...noRefresh, source: 'prediction' });
+      const b = new RoiTracker({ ...noRefresh, source: 'mask' });
+      expect(a.source).to.equal('prediction');
+      expect(b.source).to.equal('mask');
+      a.updateFromLogits(logits, W, H, PW, PH, false);
+      b.update(bytes, W, H, PW, PH, false);
+      expect(a.next(PW, PH)).to.deep.equal(b.next(PW, PH));
+    }
+    expect(logitBounds(new Float32Array(W * H).fill(-1), W, H, 0)).to.equal(null);
   });
 
   it('keeps crops even-aligned and inside odd-sized pictures, up to their last column and row', () => {

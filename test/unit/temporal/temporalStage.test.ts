@@ -6,6 +6,7 @@ import { createTemporalStage } from '../../../src/temporal/factory.js';
 import { TemporalConfigError, TemporalStateError, type TemporalStage } from '../../../src/temporal/temporalStage.js';
 import { EmaTemporal, PassThroughTemporal } from '../../../src/temporal/stages/simple.js';
 import { AttentionState, AttentionTemporal } from '../../../src/temporal/stages/attention.js';
+import { FineAttentionTemporal } from '../../../src/temporal/stages/fineAttention.js';
 
 /** 16×16 mask on a 2×2 feature grid (stride 8), 3 channels. */
 const GEO = { maskHeight: 16, maskWidth: 16, featureShape: [2, 2, 3] as [number, number, number] };
@@ -124,5 +125,148 @@ describe('temporal stages', () => {
     expect(() => createTemporalStage({ mode: 'attention', ringSize: 2, memoryWeight: 3 }, GEO, 'wasm')).to.throw(TemporalConfigError, /memoryWeight/);
     expect(() => createTemporalStage({ mode: 'attention', ringSize: 2 }, { ...GEO, maskWidth: 15 }, 'wasm')).to.throw(TemporalConfigError, /integer multiple/);
     expect(() => createTemporalStage({ mode: 'attention-learned', ringSize: 2, headPath: '/nonexistent/head.json' }, GEO, 'wasm')).to.throw(TemporalConfigError, /npm run train/);
+  });
+});
+
+describe('temporal stage attention-fine', () => {
+  /** 64×48 mask (the fine read needs multiples of 16 px); features unused. */
+  const FG = { maskHeight: 48, maskWidth: 64, featureShape: [6, 8, 3] as [number, number, number] };
+  const [W, H] = [64, 48];
+  const sig = (z: number) => 1 / (1 + Math.exp(-z));
+  const logit = (p: number) => Math.log(p / (1 - p));
+
+  /** A random texture of blobs, wide enough to be shifted by `shift` px without wrapping into view. */
+  function scene(seed: number): (shiftX: number) => Uint8Array {
+    let s = seed >>> 0;
+    const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+    const big = 2 * W;
+    const blobs = Array.from({ length: 120 }, () => [rand() * big, rand() * H, 3 + rand() * 8, (rand() - 0.5) * 100] as const);
+    const noise = Array.from({ length: big * H }, () => (rand() - 0.5) * 30);
+    const tex = new Float32Array(big * H);
+    for (let y = 0; y < H; y++) for (let x = 0; x < big; x++) {
+      let v = 128 + noise[y * big + x]!;
+      for (const [cx, cy, r, a] of blobs) v += a * Math.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * r * r));
+      tex[y * big + x] = v;
+    }
+    return (shiftX) => {
+      const img = new Uint8Array(W * H);
+      for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) img[y * W + x] = Math.max(0, Math.min(255, Math.round(tex[y * big + x + 32 - shiftX]!)));
+      return img;
+    };
+  }
+
+  function run(stage: TemporalStage, state: ReturnType<TemporalStage['openSession']>, logits: Float32Array, luma?: Uint8Array): Float32Array {
+    const inp = {
+      logits: tf.tensor3d(logits, [H, W, 1]),
+      features: tf.zeros([6, 8, 3]) as tf.Tensor3D,
+      rgb: new Uint8Array(W * H * 3),
+      ...(luma ? { luma } : {}),
+    };
+    const p = stage.process(state, inp);
+    const probs = p.dataSync() as Float32Array;
+    stage.commit(state, Uint8Array.from(probs, (v) => Math.round(v * 255)));
+    tf.dispose([p, inp.logits, inp.features]);
+    return probs;
+  }
+
+  before(async () => {
+    await selectBackend('wasm');
+  });
+
+  it('first frame: the prediction; then, on a picture that matches itself, L + w·logit(memory)', () => {
+    const stage = createTemporalStage({ mode: 'attention-fine', ringSize: 1, fineWeight: 0.5 }, FG, 'wasm') as FineAttentionTemporal;
+    expect(stage.accelerated).to.equal(true);
+    const s = stage.openSession();
+    expect(s.bytes).to.equal(3 * W * H);
+    const pic = scene(1)(0);
+    const first = run(stage, s, new Float32Array(W * H).fill(6), pic);
+    expect(first[100]).to.be.closeTo(sig(6), 1e-5);
+    const second = run(stage, s, new Float32Array(W * H).fill(-2), pic);
+    const mem = Math.round(sig(6) * 255) / 255;
+    // cost 0 everywhere (same picture): trust 1; −2 + 0.5·logit(mem) ≈ +1 → foreground.
+    for (const i of [0, 100, W * H - 1]) expect(second[i]).to.be.closeTo(sig(-2 + 0.5 * logit(mem)), 2e-3);
+    stage.dispose();
+  });
+
+  it('w < 1: a memory the current frame keeps contradicting fades within frames; w > 1 would keep it for ever', () => {
+    const pic = scene(2)(0);
+    const frames = (w: number) => {
+      const stage = createTemporalStage({ mode: 'attention-fine', ringSize: 1, fineWeight: w }, FG, 'wasm');
+      const s = stage.openSession();
+      run(stage, s, new Float32Array(W * H).fill(8), pic); // memory: person everywhere
+      const out: number[] = [];
+      for (let t = 0; t < 8; t++) out.push(run(stage, s, new Float32Array(W * H).fill(-3), pic)[500]!);
+      stage.dispose();
+      return out;
+    };
+    const stable = frames(0.9);
+    expect(stable[0], 'the confident memory outvotes one hesitant frame').to.be.greaterThan(0.5);
+    expect(stable.findIndex((p) => p < 0.5), 'frames until the current frame wins').to.be.within(1, 4);
+    expect(stable[7]).to.be.lessThan(0.1);
+    expect(Math.min(...frames(1.25)), 'stuck at w = 1.25').to.be.greaterThan(0.5);
+  });
+
+  it('a person-shaped region moving 3 px per frame: the memory is read where the content came from', () => {
+    const pic = scene(3);
+    const stage = createTemporalStage({ mode: 'attention-fine', ringSize: 1 }, FG, 'wasm');
+    const s = stage.openSession();
+    const rect = (x0: number) => {
+      const l = new Float32Array(W * H).fill(-6);
+      for (let y = 12; y < 36; y++) for (let x = x0; x < x0 + 20; x++) l[y * W + x] = 6;
+      return l;
+    };
+    for (let t = 0; t < 4; t++) run(stage, s, rect(10 + 3 * t), pic(3 * t));
+    // Frame 4: the model is unsure everywhere (logit 0); the mask is the memory moved with the picture.
+    const out = run(stage, s, new Float32Array(W * H), pic(12));
+    const truth = rect(22);
+    let inter = 0;
+    let union = 0;
+    let stale = 0;
+    for (let i = 0; i < W * H; i++) {
+      const a = out[i]! > 0.5;
+      const b = truth[i]! > 0;
+      if (a && b) inter++;
+      if (a || b) union++;
+      if (a && !b) stale++;
+    }
+    expect(inter / union, 'IoU with where the region is now').to.be.at.least(0.95);
+    // Where it was a frame ago (x 19–21) is not kept: a read without motion would keep 3 columns × 24 rows.
+    expect(stale).to.be.lessThan(20);
+    stage.dispose();
+  });
+
+  it('without luma it passes the frame through and forgets; states are pooled; no tensors left over 300 frames', () => {
+    const base = tf.memory().numTensors;
+    const stage = createTemporalStage({ mode: 'attention-fine', ringSize: 1 }, FG, 'wasm');
+    const a = stage.openSession();
+    const pic = scene(4);
+    for (let t = 0; t < 300; t++) run(stage, a, new Float32Array(W * H).fill((t % 7) - 3), pic(t % 5));
+    const noLuma = run(stage, a, new Float32Array(W * H).fill(-1));
+    expect(noLuma[0]).to.be.closeTo(sig(-1), 1e-5);
+    // The next frame has nothing to match against: its own prediction again.
+    expect(run(stage, a, new Float32Array(W * H).fill(2), pic(0))[0]).to.be.closeTo(sig(2), 1e-5);
+    a.dispose();
+    a.dispose();
+    const b = stage.openSession();
+    const c = stage.openSession();
+    expect(b).to.equal(a);
+    expect(c).to.not.equal(b);
+    expect(run(stage, b, new Float32Array(W * H).fill(-3), pic(0))[0], 'a reused state starts empty').to.be.closeTo(sig(-3), 1e-5);
+    const foreign = { logits: tf.zeros([H, W, 1]) as tf.Tensor3D, features: tf.zeros([1, 1, 1]) as tf.Tensor3D, rgb: new Uint8Array(0) };
+    expect(() => new EmaTemporal(H, W).process(b, foreign)).to.throw(TemporalStateError);
+    tf.dispose([foreign.logits, foreign.features]);
+    b.dispose();
+    c.dispose();
+    stage.dispose();
+    expect(tf.memory().numTensors).to.equal(base);
+  });
+
+  it('validates its configuration', () => {
+    const mk = (extra: object, geo = FG) => () => createTemporalStage({ mode: 'attention-fine', ringSize: 1, ...extra }, geo, 'wasm');
+    expect(mk({ fineWeight: 2.5 })).to.throw(TemporalConfigError, /weight/);
+    expect(mk({ fineCostScale: 0 })).to.throw(TemporalConfigError, /costScale/);
+    expect(mk({ fineSearchRadius: 1.5 })).to.throw(TemporalConfigError, /searchRadius/);
+    expect(mk({ finePatchRadius: 5 })).to.throw(TemporalConfigError, /patchRadius/);
+    expect(mk({}, { ...FG, maskWidth: 40 })).to.throw(TemporalConfigError, /multiples of 16/);
   });
 });

@@ -1,0 +1,184 @@
+/**
+ * `attention-fine`: attention at pixel level over the session's memory — the measured default.
+ *
+ * The read (../attention/pixelMatch.ts): each pixel of the current frame attends to a local
+ * window of the memory frame with −SAD of luma patches as the affinity and top-1 selection,
+ * found coarse to fine (a 1/4-resolution pyramid level, 8 × 8-px blocks within ±searchRadius,
+ * then per pixel the best of its own and its 8 neighbouring blocks' matches), and takes the
+ * memory's mask value there. Its cost — the mean luma difference around the pixel at the
+ * match — says how well the content was found: low where it was, high at an occlusion, a
+ * disocclusion, a newcomer or a cut.
+ *
+ * The fusion, in logit space as the non-parametric attention's:
+ *
+ *     z = clamp8(L) + w · exp(−cost / c) · logit(read),     mask = σ(z)
+ *
+ * with w < 1 by design: the memory is the session's previous mask, so at a perfect match a
+ * fixed disagreement of the current frame (L of the other sign) always wins within a few
+ * frames — the fixed point of z ← L + w·clamp8(z) has the sign of L. With w ≥ 1 a label the
+ * memory holds over a region that matches itself perfectly (a static background, a person
+ * standing still) can never be changed by the current frame again (measured: a flower pot
+ * stuck as "person" for 12 frames on fast-translation-blur at w = 1.25).
+ *
+ * Memory per session: the previous frame's luma and mask at mask resolution (2 × H × W bytes)
+ * plus this frame's luma until commit(). The read carries history recursively (the previous
+ * mask is itself fused), so one frame of memory is enough for this read; the ring buffer of
+ * backbone features belongs to the `attention` and `attention-learned` modes.
+ *
+ * Runs on plain arrays on every backend (the matcher's block search in WebAssembly SIMD); on
+ * GPU backends the logits are read back once per frame.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { PixelMatcher } from '../attention/pixelMatch.js';
+import { TemporalConfigError, type TemporalInput, type TemporalStage, type TemporalState } from '../temporalStage.js';
+import { asState } from './simple.js';
+import { fastClampedLogit, fastSigmoid } from './fastMath.js';
+
+export interface FineAttentionOptions {
+  /** Weight w of the memory read's logit at a perfect match, [0, 2] (< 1: every label can be overturned; see above). */
+  readonly weight: number;
+  /** Mean luma difference (grey levels) at which the read's weight falls to 1/e, > 0. */
+  readonly costScale: number;
+  /** Block search radius around the pyramid's guess, mask px, [0, 16]. */
+  readonly searchRadius: number;
+  /** Patch radius of the per-pixel choice and the cost, mask px, [0, 4]. */
+  readonly patchRadius: number;
+}
+
+const BLOCK = 8;
+const COARSE_RADIUS = 7;
+/** Steps per grey level of the trust table exp(−cost / c) (error < 0.5 % of one step's change). */
+const TRUST_STEPS = 16;
+const LOGIT_CLAMP = 8;
+
+export class FineAttentionState implements TemporalState {
+  /** Memory: the previous frame's luma and final mask. */
+  readonly prevLuma: Uint8Array;
+  readonly prevMask: Uint8Array;
+  hasPrev = false;
+  /** This frame's luma between process() and commit(). */
+  readonly pendingLuma: Uint8Array;
+  hasPending = false;
+  private released = false;
+
+  constructor(pixels: number, private readonly release?: (s: FineAttentionState) => boolean) {
+    this.prevLuma = new Uint8Array(pixels);
+    this.prevMask = new Uint8Array(pixels);
+    this.pendingLuma = new Uint8Array(pixels);
+  }
+
+  get bytes(): number {
+    return this.prevLuma.byteLength + this.prevMask.byteLength + this.pendingLuma.byteLength;
+  }
+
+  reuse(): this {
+    this.released = false;
+    this.hasPrev = false;
+    this.hasPending = false;
+    return this;
+  }
+
+  /** Idempotent: back to the stage's pool once (or left to the garbage collector). */
+  dispose(): void {
+    if (this.released) return;
+    this.released = true;
+    this.hasPrev = false;
+    this.hasPending = false;
+    this.release?.(this);
+  }
+}
+
+/** Closed sessions' states kept for the next ones (bounded), as the attention stage does. */
+const MAX_SPARE_STATES = 8;
+
+export class FineAttentionTemporal implements TemporalStage {
+  readonly name = 'attention-fine';
+  private readonly matcher: PixelMatcher;
+  private readonly out: Float32Array;
+  /** exp(−i / TRUST_STEPS / c) and the clamped logit of each 8-bit mask value. */
+  private readonly trust: Float64Array;
+  private readonly logit8: Float64Array;
+  private readonly spare: FineAttentionState[] = [];
+  private disposed = false;
+
+  constructor(private readonly H: number, private readonly W: number, readonly opts: FineAttentionOptions) {
+    const { weight, costScale, searchRadius, patchRadius } = opts;
+    if (!(weight >= 0 && weight <= 2)) throw new TemporalConfigError(`attention-fine weight must be in [0, 2], got ${weight}`);
+    if (!(costScale > 0 && costScale <= 255)) throw new TemporalConfigError(`attention-fine costScale must be in (0, 255] grey levels, got ${costScale}`);
+    if (!(Number.isInteger(searchRadius) && searchRadius >= 0 && searchRadius <= 16)) throw new TemporalConfigError(`attention-fine searchRadius must be an integer in [0, 16] px, got ${searchRadius}`);
+    if (!(Number.isInteger(patchRadius) && patchRadius >= 0 && patchRadius <= 4)) throw new TemporalConfigError(`attention-fine patchRadius must be an integer in [0, 4] px, got ${patchRadius}`);
+    if (W % 16 || H % 16) throw new TemporalConfigError(`attention-fine needs a mask of multiples of 16 px, got ${W}×${H}`);
+    this.matcher = new PixelMatcher({ width: W, height: H, block: BLOCK, searchRadius, patchRadius, coarseRadius: COARSE_RADIUS });
+    this.out = new Float32Array(W * H);
+    this.trust = new Float64Array(256 * TRUST_STEPS + 1);
+    for (let i = 0; i < this.trust.length; i++) this.trust[i] = Math.exp(-i / TRUST_STEPS / costScale);
+    this.logit8 = new Float64Array(256);
+    for (let v = 0; v < 256; v++) this.logit8[v] = fastClampedLogit(v / 255);
+  }
+
+  /** Whether the block search runs in WebAssembly SIMD. */
+  get accelerated(): boolean {
+    return this.matcher.accelerated;
+  }
+
+  openSession(): TemporalState {
+    const spare = this.spare.pop();
+    if (spare) return spare.reuse();
+    return new FineAttentionState(this.H * this.W, (st) => {
+      if (this.disposed || this.spare.length >= MAX_SPARE_STATES) return false;
+      this.spare.push(st);
+      return true;
+    });
+  }
+
+  process(state: TemporalState, input: TemporalInput): tf.Tensor2D {
+    // A copy: the cpu backend keeps the array it is given, and the stage reuses its buffer.
+    return tf.tensor2d(this.processToArray(state, input).slice(), [this.H, this.W]);
+  }
+
+  processToArray(state: TemporalState, input: TemporalInput): Float32Array {
+    const s = asState(state, FineAttentionState);
+    const n = this.H * this.W;
+    const logits = input.logitsData ?? (input.logits.dataSync() as Float32Array);
+    if (logits.length !== n) throw new TemporalConfigError(`attention-fine was built for ${this.W}×${this.H} masks, got ${logits.length} logits`);
+    const out = this.out;
+    const luma = input.luma && input.luma.length === n ? input.luma : undefined;
+    s.hasPending = !!luma;
+    if (luma) s.pendingLuma.set(luma);
+    if (!luma || !s.hasPrev) {
+      // First frame (or no picture to match on): the current prediction.
+      for (let i = 0; i < n; i++) out[i] = fastSigmoid(logits[i]!);
+      return out;
+    }
+    const m = this.matcher.run({ lumaNow: luma, lumaPrev: s.prevLuma, memory: s.prevMask });
+    const { trust, logit8 } = this;
+    const w = this.opts.weight;
+    const top = trust.length - 1;
+    const { cost, read } = m;
+    for (let i = 0; i < n; i++) {
+      const c = cost[i]! * TRUST_STEPS;
+      const t = c >= top ? trust[top]! : trust[Math.round(c)]!;
+      const l = logits[i]!;
+      out[i] = fastSigmoid((l > LOGIT_CLAMP ? LOGIT_CLAMP : l < -LOGIT_CLAMP ? -LOGIT_CLAMP : l) + w * t * logit8[read[i]!]!);
+    }
+    return out;
+  }
+
+  commit(state: TemporalState, mask: Uint8Array): void {
+    const s = asState(state, FineAttentionState);
+    if (!s.hasPending) {
+      // No luma this frame: nothing to match the next one against.
+      s.hasPrev = false;
+      return;
+    }
+    s.prevMask.set(mask);
+    s.prevLuma.set(s.pendingLuma);
+    s.hasPrev = true;
+    s.hasPending = false;
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.spare.length = 0;
+  }
+}
