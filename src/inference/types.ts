@@ -101,6 +101,8 @@ export interface TemporalConfig {
   readonly fineSearchRadius?: number;
   /** attention-fine: patch radius of the per-pixel choice and of the cost, mask px [0, 4]. */
   readonly finePatchRadius?: number;
+  /** attention-fine: memory of the 8-bit mask (8) or of the fused logit clamped to ± this, [8, 32]. */
+  readonly fineMemoryClamp?: number;
 }
 
 /** How to build a SegmentationEngine (in-process or inside the inference worker). */

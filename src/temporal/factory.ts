@@ -24,6 +24,7 @@ export const TEMPORAL_DEFAULTS = Object.freeze({
   fineCostScale: 8,
   fineSearchRadius: 3,
   finePatchRadius: 1,
+  fineMemoryClamp: 8,
 });
 
 export function defaultHeadPath(): string {
@@ -50,6 +51,7 @@ export function createTemporalStage(config: TemporalConfig, geometry: AttentionG
         costScale: config.fineCostScale ?? d.fineCostScale,
         searchRadius: config.fineSearchRadius ?? d.fineSearchRadius,
         patchRadius: config.finePatchRadius ?? d.finePatchRadius,
+        memoryClamp: config.fineMemoryClamp ?? d.fineMemoryClamp,
       });
     case 'attention':
     case 'attention-learned': {

@@ -65,6 +65,8 @@ export interface PixelMatchOutputs {
   readonly cost: Float32Array;
   /** [blocks × 2] block offsets (dy, dx), px. */
   readonly offsets: Int32Array;
+  /** [H, W] index into the memory plane of the pixel each read comes from (to read other planes the same way). */
+  readonly source: Int32Array;
 }
 
 export class PixelMatchConfigError extends Error {
@@ -305,7 +307,7 @@ export class PixelMatcher {
     this.cellsY = H / s;
     const cells = this.cellsX * this.cellsY;
     const n = W * H;
-    this.out = { read: new Uint8Array(n), cost: this.wasm ? this.wasm.cost : new Float32Array(n), offsets: new Int32Array(cells * 2) };
+    this.out = { read: new Uint8Array(n), cost: this.wasm ? this.wasm.cost : new Float32Array(n), offsets: new Int32Array(cells * 2), source: new Int32Array(n) };
     this.qNow = new Uint8Array(n >> 4);
     this.qPrev = new Uint8Array(n >> 4);
     const qBlocks = (W >> 4) * (H >> 4);
@@ -482,7 +484,7 @@ export class PixelMatcher {
   private pixels(inp: PixelMatchInputs): void {
     const { width: W, height: H, block: s, patchRadius: q } = this.opts;
     const { cellsX: cw, cellsY: ch, candY, candX, candN, diff, rowSum } = this;
-    const { read, cost, offsets: off } = this.out;
+    const { read, cost, offsets: off, source } = this.out;
     const { lumaNow: a, lumaPrev: b, memory: m } = inp;
     const wasm = this.wasm;
     // Each block's distinct candidates: its own offset first, then its neighbours'.
@@ -522,7 +524,7 @@ export class PixelMatcher {
         const x0 = cx * s;
         const y0 = cy * s;
         if (k === 1 || uniform[c]) {
-          copyBlock(a, b, m, W, H, x0, y0, s, oy, ox, diff, read);
+          copyBlock(a, b, m, W, H, x0, y0, s, oy, ox, diff, read, source);
           continue;
         }
         let tiled = 0;
@@ -565,6 +567,7 @@ export class PixelMatcher {
             const d = a[i]! - b[src]!;
             diff[i] = d < 0 ? -d : d;
             read[i] = m[src]!;
+            source[i] = src;
           }
         }
       }
@@ -576,7 +579,7 @@ export class PixelMatcher {
 }
 
 /** One block at one offset: the difference of every pixel and the memory read there. */
-function copyBlock(a: Uint8Array, b: Uint8Array, m: Uint8Array, W: number, H: number, x0: number, y0: number, s: number, oy: number, ox: number, diff: Uint8Array, read: Uint8Array): void {
+function copyBlock(a: Uint8Array, b: Uint8Array, m: Uint8Array, W: number, H: number, x0: number, y0: number, s: number, oy: number, ox: number, diff: Uint8Array, read: Uint8Array, source: Int32Array): void {
   if (y0 + oy >= 0 && y0 + oy + s <= H && x0 + ox >= 0 && x0 + ox + s <= W) {
     const shift = oy * W + ox;
     for (let y = y0; y < y0 + s; y++) {
@@ -586,6 +589,7 @@ function copyBlock(a: Uint8Array, b: Uint8Array, m: Uint8Array, W: number, H: nu
         const d = a[i]! - b[src]!;
         diff[i] = d < 0 ? -d : d;
         read[i] = m[src]!;
+        source[i] = src;
       }
     }
     return;
@@ -598,6 +602,7 @@ function copyBlock(a: Uint8Array, b: Uint8Array, m: Uint8Array, W: number, H: nu
       const d = a[i]! - b[src]!;
       diff[i] = d < 0 ? -d : d;
       read[i] = m[src]!;
+      source[i] = src;
     }
   }
 }

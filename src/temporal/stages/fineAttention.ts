@@ -43,6 +43,12 @@ export interface FineAttentionOptions {
   readonly searchRadius: number;
   /** Patch radius of the per-pixel choice and the cost, mask px, [0, 4]. */
   readonly patchRadius: number;
+  /**
+   * What the memory holds: 8 = the session's 8-bit mask (logit ±5.5 at 1/255, ±8 at 0 and 255);
+   * > 8 = the fused logit itself, clamped to ±memoryClamp (float32), so a long-held label
+   * outweighs one confident contrary frame. [8, 32].
+   */
+  readonly memoryClamp?: number;
 }
 
 const BLOCK = 8;
@@ -50,6 +56,10 @@ const COARSE_RADIUS = 7;
 /** Steps per grey level of the trust table exp(−cost / c) (error < 0.5 % of one step's change). */
 const TRUST_STEPS = 16;
 const LOGIT_CLAMP = 8;
+
+function clampTo(v: number, c: number): number {
+  return v > c ? c : v < -c ? -c : v;
+}
 
 export class FineAttentionState implements TemporalState {
   /** Memory: the previous frame's luma and final mask. */
@@ -59,16 +69,21 @@ export class FineAttentionState implements TemporalState {
   /** This frame's luma between process() and commit(). */
   readonly pendingLuma: Uint8Array;
   hasPending = false;
+  /** With a logit memory: the previous frame's fused logits, and this frame's until commit(). */
+  readonly prevZ: Float32Array;
+  readonly pendingZ: Float32Array;
   private released = false;
 
-  constructor(pixels: number, private readonly release?: (s: FineAttentionState) => boolean) {
+  constructor(pixels: number, logitMemory: boolean, private readonly release?: (s: FineAttentionState) => boolean) {
     this.prevLuma = new Uint8Array(pixels);
     this.prevMask = new Uint8Array(pixels);
     this.pendingLuma = new Uint8Array(pixels);
+    this.prevZ = new Float32Array(logitMemory ? pixels : 0);
+    this.pendingZ = new Float32Array(logitMemory ? pixels : 0);
   }
 
   get bytes(): number {
-    return this.prevLuma.byteLength + this.prevMask.byteLength + this.pendingLuma.byteLength;
+    return this.prevLuma.byteLength + this.prevMask.byteLength + this.pendingLuma.byteLength + this.prevZ.byteLength + this.pendingZ.byteLength;
   }
 
   reuse(): this {
@@ -100,6 +115,7 @@ export class FineAttentionTemporal implements TemporalStage {
   private readonly logit8: Float64Array;
   private readonly spare: FineAttentionState[] = [];
   private disposed = false;
+  private readonly memoryClamp: number;
 
   constructor(private readonly H: number, private readonly W: number, readonly opts: FineAttentionOptions) {
     const { weight, costScale, searchRadius, patchRadius } = opts;
@@ -107,6 +123,9 @@ export class FineAttentionTemporal implements TemporalStage {
     if (!(costScale > 0 && costScale <= 255)) throw new TemporalConfigError(`attention-fine costScale must be in (0, 255] grey levels, got ${costScale}`);
     if (!(Number.isInteger(searchRadius) && searchRadius >= 0 && searchRadius <= 16)) throw new TemporalConfigError(`attention-fine searchRadius must be an integer in [0, 16] px, got ${searchRadius}`);
     if (!(Number.isInteger(patchRadius) && patchRadius >= 0 && patchRadius <= 4)) throw new TemporalConfigError(`attention-fine patchRadius must be an integer in [0, 4] px, got ${patchRadius}`);
+    const mc = opts.memoryClamp ?? LOGIT_CLAMP;
+    if (!(mc >= LOGIT_CLAMP && mc <= 32)) throw new TemporalConfigError(`attention-fine memoryClamp must be in [8, 32], got ${mc}`);
+    this.memoryClamp = mc;
     if (W % 16 || H % 16) throw new TemporalConfigError(`attention-fine needs a mask of multiples of 16 px, got ${W}×${H}`);
     this.matcher = new PixelMatcher({ width: W, height: H, block: BLOCK, searchRadius, patchRadius, coarseRadius: COARSE_RADIUS });
     this.out = new Float32Array(W * H);
@@ -124,7 +143,7 @@ export class FineAttentionTemporal implements TemporalStage {
   openSession(): TemporalState {
     const spare = this.spare.pop();
     if (spare) return spare.reuse();
-    return new FineAttentionState(this.H * this.W, (st) => {
+    return new FineAttentionState(this.H * this.W, this.memoryClamp > LOGIT_CLAMP, (st) => {
       if (this.disposed || this.spare.length >= MAX_SPARE_STATES) return false;
       this.spare.push(st);
       return true;
@@ -145,21 +164,28 @@ export class FineAttentionTemporal implements TemporalStage {
     const luma = input.luma && input.luma.length === n ? input.luma : undefined;
     s.hasPending = !!luma;
     if (luma) s.pendingLuma.set(luma);
+    const zMem = this.memoryClamp > LOGIT_CLAMP;
+    const C = this.memoryClamp;
+    const pz = s.pendingZ;
     if (!luma || !s.hasPrev) {
       // First frame (or no picture to match on): the current prediction.
       for (let i = 0; i < n; i++) out[i] = fastSigmoid(logits[i]!);
+      if (zMem) for (let i = 0; i < n; i++) pz[i] = clampTo(logits[i]!, LOGIT_CLAMP);
       return out;
     }
     const m = this.matcher.run({ lumaNow: luma, lumaPrev: s.prevLuma, memory: s.prevMask });
     const { trust, logit8 } = this;
     const w = this.opts.weight;
     const top = trust.length - 1;
-    const { cost, read } = m;
+    const { cost, read, source } = m;
+    const prevZ = s.prevZ;
     for (let i = 0; i < n; i++) {
       const c = cost[i]! * TRUST_STEPS;
       const t = c >= top ? trust[top]! : trust[Math.round(c)]!;
-      const l = logits[i]!;
-      out[i] = fastSigmoid((l > LOGIT_CLAMP ? LOGIT_CLAMP : l < -LOGIT_CLAMP ? -LOGIT_CLAMP : l) + w * t * logit8[read[i]!]!);
+      const mem = zMem ? prevZ[source[i]!]! : logit8[read[i]!]!;
+      const z = clampTo(logits[i]!, LOGIT_CLAMP) + w * t * mem;
+      out[i] = fastSigmoid(z);
+      if (zMem) pz[i] = clampTo(z, C);
     }
     return out;
   }
@@ -173,6 +199,7 @@ export class FineAttentionTemporal implements TemporalStage {
     }
     s.prevMask.set(mask);
     s.prevLuma.set(s.pendingLuma);
+    if (s.prevZ.length) s.prevZ.set(s.pendingZ);
     s.hasPrev = true;
     s.hasPending = false;
   }

@@ -206,6 +206,25 @@ describe('temporal stage attention-fine', () => {
     expect(Math.min(...frames(1.25)), 'stuck at w = 1.25').to.be.greaterThan(0.5);
   });
 
+  it('memoryClamp > 8 keeps the fused logit: a long-held label outlasts one confident contrary frame, and still yields to several', () => {
+    const pic = scene(5)(0);
+    const after = (clamp: number, contrary: number) => {
+      const stage = createTemporalStage({ mode: 'attention-fine', ringSize: 1, fineMemoryClamp: clamp }, FG, 'wasm');
+      const s = stage.openSession();
+      expect(s.bytes).to.equal(clamp > 8 ? 3 * W * H + 2 * 4 * W * H : 3 * W * H);
+      for (let t = 0; t < 10; t++) run(stage, s, new Float32Array(W * H).fill(8), pic);
+      let p = 0;
+      for (let t = 0; t < contrary; t++) p = run(stage, s, new Float32Array(W * H).fill(-8), pic)[700]!;
+      stage.dispose();
+      return p;
+    };
+    // 8-bit memory: logit(255/255) clamps to 8, 0.9·8 < 8, one frame flips it; logit memory: −8 + 0.9·16 > 0.
+    expect(after(8, 1)).to.be.lessThan(0.5);
+    expect(after(16, 1)).to.be.greaterThan(0.5);
+    expect(after(16, 3)).to.be.lessThan(0.5);
+    expect(() => createTemporalStage({ mode: 'attention-fine', ringSize: 1, fineMemoryClamp: 6 }, FG, 'wasm')).to.throw(TemporalConfigError, /memoryClamp/);
+  });
+
   it('a person-shaped region moving 3 px per frame: the memory is read where the content came from', () => {
     const pic = scene(3);
     const stage = createTemporalStage({ mode: 'attention-fine', ringSize: 1 }, FG, 'wasm');
