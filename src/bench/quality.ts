@@ -2,8 +2,10 @@
  * `npm run bench:quality -- [--clips a,b] [--variants v1,v2] [--json out.json] [--no-vtest]
  *   [--head models/other-fusion.json] [--roi-options '{"refreshFrames":0}']`
  * [--candidate "attention-fine meet + roi"] (the variant the acceptance checks judge; default: the server's default)
+ * [--extra-variants '[{"name":"fine C16","base":"attention-fine meet + roi","temporal":{"fineMemoryClamp":16}}]']
  * (--head: the learned head the attention-learned variants load; --roi-options: overrides of
- * DEFAULT_ROI for the "+ roi" variants)
+ * DEFAULT_ROI for the "+ roi" variants; --extra-variants: tuning runs, each a listed variant with
+ * temporal settings overridden, run after the --variants)
  *
  * The quality benchmark: every variant (model × temporal stage, plus the two-scale option)
  * over the evaluation clips with exact ground truth (src/quality/clips: composites of real
@@ -56,6 +58,7 @@ export const VARIANTS: readonly Variant[] = [
   { name: 'attention-learned meet + roi', model: 'meet', temporal: { mode: 'attention-learned', ringSize: 4 }, roi: true },
   { name: 'attention-fine meet', model: 'meet', temporal: { mode: 'attention-fine', ringSize: 1 } },
   { name: 'attention-fine meet + roi', model: 'meet', temporal: { mode: 'attention-fine', ringSize: 1 }, roi: true },
+  { name: 'attention-fine meet + roi, logit memory', model: 'meet', temporal: { mode: 'attention-fine', ringSize: 1, fineMemoryClamp: 16 }, roi: true },
 ];
 
 interface ClipResult {
@@ -332,7 +335,12 @@ async function main(): Promise<void> {
   const want = arg('clips')?.split(',');
   const wantVariants = arg('variants')?.split(',');
   const headPath = arg('head');
-  const variants = (wantVariants ? VARIANTS.filter((v) => wantVariants.includes(v.name)) : VARIANTS)
+  const extra = (JSON.parse(arg('extra-variants') ?? '[]') as { name: string; base: string; temporal: Partial<TemporalConfig> }[]).map((e) => {
+    const base = VARIANTS.find((v) => v.name === e.base);
+    if (!base) throw new Error(`--extra-variants: no variant "${e.base}" to start from`);
+    return { ...base, name: e.name, temporal: { ...base.temporal, ...e.temporal } };
+  });
+  const variants = [...(wantVariants ? VARIANTS.filter((v) => wantVariants.includes(v.name)) : VARIANTS), ...extra]
     .map((v) => (headPath && v.temporal.mode === 'attention-learned' ? { ...v, temporal: { ...v.temporal, headPath: path.resolve(headPath) } } : v));
   const defs = evalClipDefinitions().filter((d) => (!want || want.includes(d.name)) && (!d.optional || sourcesAvailable(d)));
   for (const d of evalClipDefinitions()) if (d.optional && !sourcesAvailable(d)) log(`notice: skipping ${d.name} (apt-get install python3-skimage)`);
