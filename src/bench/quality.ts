@@ -58,6 +58,7 @@ export const VARIANTS: readonly Variant[] = [
   { name: 'attention-learned meet + roi', model: 'meet', temporal: { mode: 'attention-learned', ringSize: 4 }, roi: true },
   { name: 'attention-fine meet', model: 'meet', temporal: { mode: 'attention-fine', ringSize: 1 } },
   { name: 'attention-fine meet + roi', model: 'meet', temporal: { mode: 'attention-fine', ringSize: 1 }, roi: true },
+  { name: 'attention-fine meet + roi, no hysteresis', model: 'meet', temporal: { mode: 'attention-fine', ringSize: 1, fineHysteresis: 0 }, roi: true },
   { name: 'attention-fine meet + roi, logit memory', model: 'meet', temporal: { mode: 'attention-fine', ringSize: 1, fineMemoryClamp: 16 }, roi: true },
 ];
 

@@ -103,6 +103,8 @@ export interface TemporalConfig {
   readonly finePatchRadius?: number;
   /** attention-fine: memory of the 8-bit mask (8) or of the fused logit clamped to ± this, [8, 32]. */
   readonly fineMemoryClamp?: number;
+  /** attention-fine: hysteresis of the memory's label, logits [0, 4] (0 = off; default 0.5). */
+  readonly fineHysteresis?: number;
 }
 
 /** How to build a SegmentationEngine (in-process or inside the inference worker). */

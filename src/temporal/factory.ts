@@ -25,6 +25,7 @@ export const TEMPORAL_DEFAULTS = Object.freeze({
   fineSearchRadius: 3,
   finePatchRadius: 1,
   fineMemoryClamp: 8,
+  fineHysteresis: 0.5,
 });
 
 export function defaultHeadPath(): string {
@@ -52,6 +53,7 @@ export function createTemporalStage(config: TemporalConfig, geometry: AttentionG
         searchRadius: config.fineSearchRadius ?? d.fineSearchRadius,
         patchRadius: config.finePatchRadius ?? d.finePatchRadius,
         memoryClamp: config.fineMemoryClamp ?? d.fineMemoryClamp,
+        hysteresis: config.fineHysteresis ?? d.fineHysteresis,
       });
     case 'attention':
     case 'attention-learned': {

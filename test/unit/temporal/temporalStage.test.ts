@@ -174,7 +174,7 @@ describe('temporal stage attention-fine', () => {
   });
 
   it('first frame: the prediction; then, on a picture that matches itself, L + w·logit(memory)', () => {
-    const stage = createTemporalStage({ mode: 'attention-fine', ringSize: 1, fineWeight: 0.5 }, FG, 'wasm') as FineAttentionTemporal;
+    const stage = createTemporalStage({ mode: 'attention-fine', ringSize: 1, fineWeight: 0.5, fineHysteresis: 0 }, FG, 'wasm') as FineAttentionTemporal;
     expect(stage.accelerated).to.equal(true);
     const s = stage.openSession();
     expect(s.bytes).to.equal(3 * W * H);
@@ -204,6 +204,36 @@ describe('temporal stage attention-fine', () => {
     expect(stable.findIndex((p) => p < 0.5), 'frames until the current frame wins').to.be.within(1, 4);
     expect(stable[7]).to.be.lessThan(0.1);
     expect(Math.min(...frames(1.25)), 'stuck at w = 1.25').to.be.greaterThan(0.5);
+  });
+
+  it('hysteresis h: a held label survives a current frame unsure of the opposite (|L| < h), not a surer one; h = 0 lets it fade', () => {
+    const pic = scene(6)(0);
+    const probe = (h: number, start: number, contrary: number) => {
+      const stage = createTemporalStage({ mode: 'attention-fine', ringSize: 1, fineHysteresis: h }, FG, 'wasm');
+      const s = stage.openSession();
+      run(stage, s, new Float32Array(W * H).fill(start), pic); // memory: person everywhere
+      const out: number[] = [];
+      for (let t = 0; t < 40; t++) out.push(run(stage, s, new Float32Array(W * H).fill(contrary), pic)[900]!);
+      stage.dispose();
+      return out;
+    };
+    // An unsaturated memory (logit 3), w 0.9: the fixed point of z ← L + w·z ± h is (L ± h) / (1 − w).
+    // h 0.5, L −0.3: (−0.3 + 0.5) / 0.1 = +2, still "person" after 40 frames.
+    const held = probe(0.5, 3, -0.3);
+    expect(Math.min(...held)).to.be.greaterThan(0.5);
+    expect(held[39]).to.be.closeTo(sig(2), 0.05);
+    // Without hysteresis the same hesitant frames win: −0.3 / 0.1 = −3.
+    expect(probe(0, 3, -0.3)[39]).to.be.closeTo(sig(-3), 0.05);
+    // A frame surer than h (L −1) overturns it: (−1 + 0.5) / 0.1 → −5.
+    const released = probe(0.5, 3, -1);
+    expect(released.findIndex((p) => p < 0.5)).to.be.within(1, 12);
+    expect(released[39]).to.be.closeTo(sig(-5), 0.05);
+    // A saturated 8-bit memory (255 → logit 8) stays at 255 while L + 0.9·8 + h ≥ ln 509 ≈ 6.23 (σ rounds
+    // to 255): so it takes L < −1.47 at h 0.5 (L < −0.97 at h 0) to start the decay.
+    expect(Math.min(...probe(0.5, 8, -1.3))).to.be.greaterThan(0.99);
+    expect(probe(0.5, 8, -1.7)[39]).to.be.lessThan(0.01);
+    expect(probe(0, 8, -1.3)[39]).to.be.lessThan(0.01);
+    expect(() => createTemporalStage({ mode: 'attention-fine', ringSize: 1, fineHysteresis: 5 }, FG, 'wasm')).to.throw(TemporalConfigError, /hysteresis/);
   });
 
   it('memoryClamp > 8 keeps the fused logit: a long-held label outlasts one confident contrary frame, and still yields to several', () => {
