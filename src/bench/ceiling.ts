@@ -1,7 +1,8 @@
 /**
  * The inference-only ceiling: the same engine (model, backend, temporal stage) the server uses,
  * run directly in a tight loop on one thread over frames already converted to the model's input
- * (no WebRTC, no decode, no worker hand-off). Also times the preprocess stage alone and a
+ * (no WebRTC, no decode, no worker hand-off). Each frame carries its luma at mask size, as the
+ * server's prepare() makes it, so the attention-fine stage really matches pixels here. Also times the preprocess stage alone and a
  * cross-session batch of 2 against 2 single frames (does batching pay on this backend?).
  *
  * `node dist/src/bench/ceiling.js '<json options>'` prints one JSON line (the load benchmark
@@ -9,7 +10,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { SegmentationEngine } from '../inference/engine.js';
-import { i420ToRgb } from '../decode/yuvToRgb.js';
+import { i420Luma, i420ToRgb } from '../decode/yuvToRgb.js';
 import { generateClip } from '../testing/synthClip.js';
 import type { BackendName, ModelName, TemporalMode } from '../inference/types.js';
 import { summarize } from './stats.js';
@@ -36,7 +37,7 @@ export interface CeilingResult {
   readonly engineMs: Stats;
   /** Frames per second one thread sustains: 1000 / mean engine ms. */
   readonly engineFps: number;
-  /** Preprocess (I420 at the source size → RGB at the model size) alone, ms. */
+  /** Preprocess (I420 at the source size → RGB at the model size, and luma at the mask size) alone, ms. */
   readonly preprocessMs: Stats;
   /** Backbone only (the temporal stage is in engineMs − this), ms. */
   readonly backboneMs: Stats;
@@ -50,7 +51,7 @@ export async function measureCeiling(o: CeilingOptions): Promise<CeilingResult> 
   const temporal = { mode: o.temporal, ringSize: o.ringSize };
   const engine = await SegmentationEngine.create({ model: o.model, backend: o.backend, temporal, maxBatch: 2 });
   try {
-    const { inputWidth: iw, inputHeight: ih } = engine.info;
+    const { inputWidth: iw, inputHeight: ih, maskWidth: mw, maskHeight: mh } = engine.info;
     const pre: number[] = [];
     const rgbs = clip.frames.map((pic) => {
       const t0 = performance.now();
@@ -58,10 +59,12 @@ export async function measureCeiling(o: CeilingOptions): Promise<CeilingResult> 
       pre.push(performance.now() - t0);
       return rgb;
     });
+    const lumas = clip.frames.map((pic) => i420Luma(pic, mw, mh));
     for (let r = 0; r < 3; r++) {
       for (const pic of clip.frames) {
         const t0 = performance.now();
         i420ToRgb(pic, iw, ih);
+        i420Luma(pic, mw, mh);
         pre.push(performance.now() - t0);
       }
     }
@@ -72,7 +75,7 @@ export async function measureCeiling(o: CeilingOptions): Promise<CeilingResult> 
     const backbone: number[] = [];
     for (let i = 0; i < warm + o.frames; i++) {
       const t0 = performance.now();
-      const r = engine.process('ceiling', rgbs[i % rgbs.length]!);
+      const r = engine.process('ceiling', rgbs[i % rgbs.length]!, null, lumas[i % lumas.length]!);
       const dt = performance.now() - t0;
       if (i >= warm) {
         times.push(dt);
@@ -86,11 +89,13 @@ export async function measureCeiling(o: CeilingOptions): Promise<CeilingResult> 
     for (let i = 0; i < pairs + 5; i++) {
       const a = rgbs[i % rgbs.length]!;
       const b = rgbs[(i + 7) % rgbs.length]!;
+      const la = lumas[i % lumas.length]!;
+      const lb = lumas[(i + 7) % lumas.length]!;
       const t0 = performance.now();
-      engine.processBatch([{ id: 'ceiling', rgb: a }, { id: 'other', rgb: b }]);
+      engine.processBatch([{ id: 'ceiling', rgb: a, luma: la }, { id: 'other', rgb: b, luma: lb }]);
       const t1 = performance.now();
-      engine.process('ceiling', a);
-      engine.process('other', b);
+      engine.process('ceiling', a, null, la);
+      engine.process('other', b, null, lb);
       const t2 = performance.now();
       if (i >= 5) {
         batched += t1 - t0;
