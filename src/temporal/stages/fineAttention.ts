@@ -58,7 +58,8 @@ export interface FineAttentionOptions {
   /**
    * Hysteresis, logit units [0, 4]: the memory's label (sign) adds ±hysteresis · trust on top of
    * its weighted logit, so a pixel the memory holds changes label only when the current frame is
-   * at least that sure. 0 = off.
+   * at least that sure. 0 = off (when omitted here; createTemporalStage passes
+   * TEMPORAL_DEFAULTS.fineHysteresis, 0.5).
    */
   readonly hysteresis?: number;
 }
