@@ -174,6 +174,9 @@ describe('temporal/attention pixel-level read (pixelMatch)', () => {
       expect(Array.from(ws.offsets)).to.deep.equal(Array.from(js.offsets));
       expect(Array.from(ws.read)).to.deep.equal(Array.from(js.read));
       for (let i = 0; i < W * H; i++) expect(ws.cost[i]).to.be.closeTo(js.cost[i]!, 1e-4);
+      // source names the memory pixel each read came from (the logit memory reads its plane there).
+      expect(Array.from(ws.source)).to.deep.equal(Array.from(js.source));
+      for (let i = 0; i < W * H; i++) expect(ws.read[i], `read at ${i}`).to.equal(memory[ws.source[i]!]);
     }
   });
 

@@ -248,7 +248,7 @@ describe('temporal stage attention-fine', () => {
       stage.dispose();
       return p;
     };
-    // 8-bit memory: logit(255/255) clamps to 8, 0.9·8 < 8, one frame flips it; logit memory: −8 + 0.9·16 > 0.
+    // 8-bit memory: logit(255/255) clamps to 8, −8 + 0.9·8 + h 0.5 < 0, one frame flips it; logit memory: −8 + 0.9·16 + 0.5 > 0.
     expect(after(8, 1)).to.be.lessThan(0.5);
     expect(after(16, 1)).to.be.greaterThan(0.5);
     expect(after(16, 3)).to.be.lessThan(0.5);
