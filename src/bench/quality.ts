@@ -1,5 +1,5 @@
 /**
- * `npm run bench:quality -- [--clips a,b] [--variants v1,v2] [--json out.json] [--no-vtest]
+ * `npm run bench:quality -- [--clips a,b] [--variants v1,v2 (or v1;v2)] [--json out.json] [--no-vtest]
  *   [--head models/other-fusion.json] [--roi-options '{"refreshFrames":0}']`
  * [--candidate "attention-fine meet + roi"] (the variant the acceptance checks judge; default: the server's default)
  * [--extra-variants '[{"name":"fine C16","base":"attention-fine meet + roi","temporal":{"fineMemoryClamp":16}}]']
@@ -23,6 +23,7 @@ import path from 'node:path';
 import { SegmentationEngine } from '../inference/engine.js';
 import { DEFAULT_ROI, type RoiOptions } from '../roi/roiTracker.js';
 import type { ModelName, TemporalConfig } from '../inference/types.js';
+import type { TemporalStage } from '../temporal/temporalStage.js';
 import { OfflineSegmenter } from '../cli/segment.js';
 import { openY4m } from '../io/y4m.js';
 import { areaDownsample, resizeMaskBilinear } from '../decode/resizeMask.js';
@@ -32,6 +33,7 @@ import type { QualityClip } from '../quality/clips/types.js';
 import { SequenceEvaluator, selfTE } from '../quality/metrics.js';
 import { projectRoot } from '../paths.js';
 import { segmentTwoScales } from './multiScale.js';
+import { TruthMemoryStage, type BoundKind } from './bounds.js';
 import { fmt, percentile } from './stats.js';
 
 export interface Variant {
@@ -41,6 +43,8 @@ export interface Variant {
   readonly twoScales?: boolean;
   /** Segment on the region of interest (src/roi, DEFAULT_ROI). */
   readonly roi?: boolean;
+  /** An analysis bound (./bounds.ts): the stage's memory is the truth, not its own masks. */
+  readonly bound?: BoundKind;
 }
 
 export const VARIANTS: readonly Variant[] = [
@@ -60,6 +64,9 @@ export const VARIANTS: readonly Variant[] = [
   { name: 'attention-fine meet + roi', model: 'meet', temporal: { mode: 'attention-fine', ringSize: 1 }, roi: true },
   { name: 'attention-fine meet + roi, no hysteresis', model: 'meet', temporal: { mode: 'attention-fine', ringSize: 1, fineHysteresis: 0 }, roi: true },
   { name: 'attention-fine meet + roi, logit memory', model: 'meet', temporal: { mode: 'attention-fine', ringSize: 1, fineMemoryClamp: 16 }, roi: true },
+  // Bounds, not candidates: the default read with the truth at t − 1 as its memory.
+  { name: '(bound) attention-fine meet + roi with the truth as memory', model: 'meet', temporal: { mode: 'attention-fine', ringSize: 1 }, roi: true, bound: 'truth-memory' },
+  { name: '(bound) truth at t − 1 moved by the read alone', model: 'meet', temporal: { mode: 'attention-fine', ringSize: 1 }, roi: true, bound: 'truth-moved' },
 ];
 
 interface ClipResult {
@@ -113,7 +120,11 @@ function roiOptions(): RoiOptions {
 const log = (m: string) => process.stderr.write(`bench:quality: ${m}\n`);
 
 async function runVariant(v: Variant, clips: readonly QualityClip[], vtest: string | undefined, splitTE = false): Promise<VariantResult> {
-  const engine = await SegmentationEngine.create({ model: v.model, backend: 'wasm', temporal: v.temporal, roi: v.roi ? roiOptions() : false });
+  let bound: TruthMemoryStage | undefined;
+  const engine = await SegmentationEngine.create({
+    model: v.model, backend: 'wasm', temporal: v.temporal, roi: v.roi ? roiOptions() : false,
+    ...(v.bound ? { wrapStage: (s: TemporalStage) => (bound = new TruthMemoryStage(s, v.bound!)) } : {}),
+  });
   const results: ClipResult[] = [];
   let temporalBytes = 0;
   const bbAll: number[] = [];
@@ -142,6 +153,7 @@ async function runVariant(v: Variant, clips: readonly QualityClip[], vtest: stri
       } else {
         const seg = OfflineSegmenter.withEngine(engine, `clip-${clip.name}`);
         for (let i = 0; i < clip.frames.length; i++) {
+          if (bound) bound.truth = areaDownsample(clip.gt[i]!, clip.width, clip.height, engine.info.maskWidth, engine.info.maskHeight);
           const m = seg.process(clip.frames[i]!);
           bb += seg.lastTimings!.inferenceMs;
           tm += seg.lastTimings!.temporalMs;
@@ -166,7 +178,7 @@ async function runVariant(v: Variant, clips: readonly QualityClip[], vtest: stri
       log(`${v.name} · ${clip.name}: J ${r.J.toFixed(4)} TE ${(100 * r.TE).toFixed(3)} %`);
     }
     let vtestFlips: number | undefined;
-    if (vtest && !v.twoScales) {
+    if (vtest && !v.twoScales && !v.bound) {
       const seg = OfflineSegmenter.withEngine(engine, 'vtest');
       const reader = await openY4m(vtest);
       const masks: Uint8Array[] = [];
@@ -329,12 +341,15 @@ function teSplit(results: readonly VariantResult[], clips: readonly QualityClip[
       return `| ${r.variant.name} | ${fmt(100 * mean(mov.map((c) => c.TE)), 3)} | ${fmt(100 * mean(mov.map((c) => c.TEnearEdge ?? 0)), 3)} | ${fmt(100 * mean(mov.map((c) => c.TEfar ?? 0)), 3)} |`;
     }),
     `| (reference) the truth at the mask's 256×144, upsampled back: J ${fmt(ref.J, 4)} | ${fmt(100 * ref.TE, 3)} | ${fmt(100 * ref.near, 3)} | ${fmt(100 * ref.far, 3)} |`,
+    '',
+    '(bound) rows (src/bench/bounds.ts): the stage is given the truth at t − 1 (mask resolution) as its memory instead of its own mask. "truth as memory" = the default read and fusion with a perfect memory; "moved by the read alone" = the read without the current frame: each frame is the truth at t − 1 carried to t by the matcher, so its TE is what the motion estimate alone costs at moving edges.',
   ];
 }
 
 async function main(): Promise<void> {
   const want = arg('clips')?.split(',');
-  const wantVariants = arg('variants')?.split(',');
+  // Names are split on ';' when there is one (some names contain commas), else on ','.
+  const wantVariants = arg('variants')?.split(arg('variants')!.includes(';') ? ';' : ',');
   const headPath = arg('head');
   const extra = (JSON.parse(arg('extra-variants') ?? '[]') as { name: string; base: string; temporal: Partial<TemporalConfig> }[]).map((e) => {
     const base = VARIANTS.find((v) => v.name === e.base);
@@ -352,7 +367,7 @@ async function main(): Promise<void> {
   const vtest = process.argv.includes('--no-vtest') ? undefined : vtestY4m();
   const results: VariantResult[] = [];
   const cand = arg('candidate') ?? 'attention-fine meet + roi';
-  for (const v of variants) results.push(await runVariant(v, clips, vtest, v.name === cand || v.name === 'per-frame meet'));
+  for (const v of variants) results.push(await runVariant(v, clips, vtest, v.name === cand || v.name === 'per-frame meet' || v.bound !== undefined));
   const out = [
     `maskstream quality benchmark: ${clips.length} clips × ${clips[0]?.frames.length ?? 0} frames at ${clips[0]?.width}×${clips[0]?.height}, VP8 round trip before segmentation, wasm backend; ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`,
     '',

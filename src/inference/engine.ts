@@ -106,6 +106,7 @@ export class SegmentationEngine {
     let stage: TemporalStage;
     try {
       stage = createTemporalStage(opts.temporal, b, backend);
+      if (opts.wrapStage) stage = opts.wrapStage(stage);
     } catch (e) {
       backbone.dispose();
       throw e;

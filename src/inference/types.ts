@@ -1,4 +1,5 @@
 import type { RoiOptions } from '../roi/roiTracker.js';
+import type { TemporalStage } from '../temporal/temporalStage.js';
 export type ModelName = 'meet' | 'selfie';
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 /**
@@ -126,6 +127,12 @@ export interface EngineOptions {
    * absent/false. Only frames turned into model input by engine.prepare() are cropped.
    */
   readonly roi?: RoiOptions | false;
+  /**
+   * Analysis hook: replaces the temporal stage built from `temporal` by a stage wrapping it
+   * (bench:quality's bounds feed the stage the truth as its memory). The engine owns and
+   * disposes what this returns. Not used by the server.
+   */
+  readonly wrapStage?: (stage: TemporalStage) => TemporalStage;
 }
 
 /** One backend the selector tried, for logs: ok, or why not. */

@@ -35,7 +35,7 @@
  * GPU backends the logits are read back once per frame.
  */
 import * as tf from '@tensorflow/tfjs';
-import { PixelMatcher } from '../attention/pixelMatch.js';
+import { PixelMatcher, type PixelMatchOutputs } from '../attention/pixelMatch.js';
 import { TemporalConfigError, type TemporalInput, type TemporalStage, type TemporalState } from '../temporalStage.js';
 import { asState } from './simple.js';
 import { fastClampedLogit, fastSigmoid } from './fastMath.js';
@@ -130,6 +130,7 @@ export class FineAttentionTemporal implements TemporalStage {
   private disposed = false;
   private readonly memoryClamp: number;
   private readonly hysteresis: number;
+  private last: PixelMatchOutputs | null = null;
 
   constructor(private readonly H: number, private readonly W: number, readonly opts: FineAttentionOptions) {
     const { weight, costScale, searchRadius, patchRadius } = opts;
@@ -154,6 +155,11 @@ export class FineAttentionTemporal implements TemporalStage {
       const l = fastClampedLogit(v / 255);
       this.memTerm8[v] = weight * l + (l > 0 ? this.hysteresis : l < 0 ? -this.hysteresis : 0);
     }
+  }
+
+  /** The last process()'s match (read, cost, source; valid until the next call), or null on a frame without memory. For analysis (bench:quality's bounds). */
+  get lastMatch(): PixelMatchOutputs | null {
+    return this.last;
   }
 
   /** Whether the block search runs in WebAssembly SIMD. */
@@ -188,6 +194,7 @@ export class FineAttentionTemporal implements TemporalStage {
     const zMem = this.memoryClamp > LOGIT_CLAMP;
     const C = this.memoryClamp;
     const pz = s.pendingZ;
+    this.last = null;
     if (!luma || !s.hasPrev) {
       // First frame (or no picture to match on): the current prediction.
       for (let i = 0; i < n; i++) out[i] = fastSigmoid(logits[i]!);
@@ -195,6 +202,7 @@ export class FineAttentionTemporal implements TemporalStage {
       return out;
     }
     const m = this.matcher.run({ lumaNow: luma, lumaPrev: s.prevLuma, memory: s.prevMask });
+    this.last = m;
     const { trust, memTerm8 } = this;
     const w = this.opts.weight;
     const h = this.hysteresis;
