@@ -64,6 +64,8 @@ export const VARIANTS: readonly Variant[] = [
   { name: 'attention-fine meet + roi', model: 'meet', temporal: { mode: 'attention-fine', ringSize: 1 }, roi: true },
   { name: 'attention-fine meet + roi, no hysteresis', model: 'meet', temporal: { mode: 'attention-fine', ringSize: 1, fineHysteresis: 0 }, roi: true },
   { name: 'attention-fine meet + roi, logit memory', model: 'meet', temporal: { mode: 'attention-fine', ringSize: 1, fineMemoryClamp: 16 }, roi: true },
+  // The other model on crops (it is made for close-ups: better on some clips, far worse on others).
+  { name: 'attention-fine selfie + roi', model: 'selfie', temporal: { mode: 'attention-fine', ringSize: 1 }, roi: true },
   // Bounds, not candidates: the default read with the truth at t − 1 as its memory.
   { name: '(bound) attention-fine meet + roi with the truth as memory', model: 'meet', temporal: { mode: 'attention-fine', ringSize: 1 }, roi: true, bound: 'truth-memory' },
   { name: '(bound) truth at t − 1 moved by the read alone', model: 'meet', temporal: { mode: 'attention-fine', ringSize: 1 }, roi: true, bound: 'truth-moved' },
