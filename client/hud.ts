@@ -9,6 +9,8 @@ import type { MaskTimings } from '../src/egress/maskCodec.js';
 export interface HudSnapshot {
   readonly state: string;
   readonly backend?: string;
+  /** What runs the backend, e.g. "onnxruntime-node 1.30.0 CPUExecutionProvider, 1 thread". */
+  readonly provider?: string;
   readonly model?: string;
   readonly maskSize?: string;
   readonly codec?: string;
@@ -30,7 +32,7 @@ export interface HudSnapshot {
 type Row = readonly [key: string, label: string];
 
 const GROUPS: readonly (readonly [string, readonly Row[]])[] = [
-  ['Session', [['state', 'state'], ['backend', 'backend'], ['model', 'model'], ['maskSize', 'mask'], ['codec', 'codec'], ['mapping', 'rtp → capture']]],
+  ['Session', [['state', 'state'], ['backend', 'backend'], ['provider', 'provider'], ['model', 'model'], ['maskSize', 'mask'], ['codec', 'codec'], ['mapping', 'rtp → capture']]],
   ['Rates', [['cameraFps', 'camera'], ['maskFps', 'masks']]],
   ['Server latency (mean 1 s)', [
     ['receive', 'receive'], ['decode', 'decode'], ['preprocess', 'preprocess'], ['inference', 'inference'],
@@ -72,6 +74,7 @@ export class Hud {
     const values: Record<string, string> = {
       state: s.state,
       backend: s.backend ?? '–',
+      provider: s.provider ?? '–',
       model: s.model ?? '–',
       maskSize: s.maskSize ?? '–',
       codec: s.codec ?? '–',

@@ -179,7 +179,7 @@ class Run {
     const misalignmentMs = this.misalignment.mean(now);
     hud.update({
       state: hooks.state,
-      ...(a ? { backend: a.backend, model: a.model, maskSize: `${a.maskWidth}×${a.maskHeight}` } : {}),
+      ...(a ? { backend: a.backend, provider: a.provider, model: a.model, maskSize: `${a.maskWidth}×${a.maskHeight}` } : {}),
       ...(this.publication ? { codec: this.publication.codec } : {}),
       mapping: mapping.source === 'none' ? `learning (${this.publication?.tap.mode ?? 'no tap'})` : `${mapping.source}, lag ${mapping.lagMs} ms`,
       cameraFps: this.cameraRate.rate(now),

@@ -3,7 +3,7 @@
  * same names (MASKSTREAM_PORT=9000 ≡ --port 9000). Validated, filled with defaults into
  * a frozen copy. Every field documents its unit; README "Configuration" mirrors this table.
  */
-import { TEMPORAL_MODES, type BackendName, type ModelName, type TemporalMode } from './inference/types.js';
+import { BACKENDS, TEMPORAL_MODES, type BackendName, type ModelName, type TemporalMode } from './inference/types.js';
 import { DEFAULT_ROI, type RoiOptions } from './roi/roiTracker.js';
 
 export interface Config {
@@ -13,8 +13,18 @@ export interface Config {
   readonly host: string;
   /** Segmentation model. */
   readonly model: ModelName;
-  /** Inference backend: auto = tensorflow-gpu → tensorflow → wasm → cpu. */
+  /**
+   * Inference backend: ort-cpu / ort-webgpu / ort-cuda (ONNX Runtime with that execution
+   * provider), or the TF.js backends tensorflow-gpu, tensorflow, wasm, cpu. auto = the first
+   * that starts of ort-cuda → ort-webgpu → tensorflow-gpu → ort-cpu → tensorflow → wasm → cpu
+   * (GPU providers only where a GPU device exists).
+   */
   readonly backend: 'auto' | BackendName;
+  /**
+   * ONNX Runtime intra-op threads per inference worker on the CPU provider; 0 = one per core.
+   * 1: the worker pool is the parallelism (measured: docs/performance.md).
+   */
+  readonly ortThreads: number;
   /**
    * Temporal stage: none (per-frame), ema, attention (non-parametric read of the feature ring
    * buffer), attention-learned (that read fused by the trained gate, models/temporal-fusion.json),
@@ -124,6 +134,7 @@ export const DEFAULTS: Config = Object.freeze({
   host: '0.0.0.0',
   model: 'meet',
   backend: 'auto',
+  ortThreads: 1,
   temporal: 'attention-fine',
   ringSize: 4,
   roi: 'on',
@@ -209,7 +220,8 @@ const FIELDS: { [K in keyof Config]: FieldSpec } = {
   port: { env: 'MASKSTREAM_PORT', flag: 'port', parse: int(0, 65535) },
   host: { env: 'MASKSTREAM_HOST', flag: 'host', parse: (r) => { if (!r) throw new ConfigError('must not be empty'); return r; } },
   model: { env: 'MASKSTREAM_MODEL', flag: 'model', parse: oneOf<ModelName>('meet', 'selfie') },
-  backend: { env: 'MASKSTREAM_BACKEND', flag: 'backend', parse: oneOf('auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu') },
+  backend: { env: 'MASKSTREAM_BACKEND', flag: 'backend', parse: oneOf<'auto' | BackendName>('auto', ...BACKENDS) },
+  ortThreads: { env: 'MASKSTREAM_ORT_THREADS', flag: 'ort-threads', parse: int(0, 64) },
   temporal: { env: 'MASKSTREAM_TEMPORAL', flag: 'temporal', parse: oneOf<TemporalMode>(...TEMPORAL_MODES) },
   ringSize: { env: 'MASKSTREAM_RING_SIZE', flag: 'ring-size', parse: int(1, 64) },
   roi: { env: 'MASKSTREAM_ROI', flag: 'roi', parse: oneOf('on', 'off') },

@@ -64,6 +64,7 @@ export async function startServer(overrides: Partial<Config> = {}, opts: { logge
   const engineOptions: EngineOptions = {
     model: config.model,
     backend: config.backend,
+    ortThreads: config.ortThreads,
     temporal: { mode: config.temporal, ringSize: config.ringSize },
     maxBatch: config.maxBatch,
     roi: roiOptionsOf(config),
@@ -74,10 +75,16 @@ export async function startServer(overrides: Partial<Config> = {}, opts: { logge
   inference.onRestart(() => metrics.workerRestarts.inc());
   inference.onSessionsReset((n) => metrics.temporalResets.inc(n));
   const engineInfo = inference.info;
+  // One line per backend that could not start before the one that did (skipped ones at debug).
+  for (const a of inference.backendAttempts) {
+    if (a.ok) continue;
+    if (a.skipped) log.debug('inference backend skipped', { backend: a.backend, reason: a.reason });
+    else log.warn(`inference backend ${a.backend} unavailable, falling back: ${a.reason}`, { backend: a.backend });
+  }
   metrics.backendInfo.set({ backend: engineInfo.backend, model: engineInfo.model }, 1);
   metrics.inferenceWorkers.set(inference.workers);
   log.info('inference engine ready', {
-    backend: engineInfo.backend, model: engineInfo.model, input: `${engineInfo.inputWidth}x${engineInfo.inputHeight}`,
+    backend: engineInfo.backend, provider: engineInfo.provider, model: engineInfo.model, input: `${engineInfo.inputWidth}x${engineInfo.inputHeight}`,
     temporal: config.temporal, ringSize: config.ringSize, roi: config.roi, roiRefreshFrames: config.roiRefreshFrames, pipeline: config.pipelineMode, workers: inference.workers, maxBatch: inference.maxBatch,
   });
   if (config.pipelineMode === 'naive') log.warn('pipelineMode naive: one engine on the main thread, FIFO, nothing dropped; a benchmark baseline, not for service');
@@ -111,7 +118,7 @@ export async function startServer(overrides: Partial<Config> = {}, opts: { logge
   app.disable('x-powered-by');
   // Liveness: the process answers (draining or full is still alive).
   app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok', backend: engineInfo.backend, model: engineInfo.model, sessions: registry.size, maxSessions: config.maxSessions, draining: registry.draining });
+    res.json({ status: 'ok', backend: engineInfo.backend, provider: engineInfo.provider, model: engineInfo.model, sessions: registry.size, maxSessions: config.maxSessions, draining: registry.draining });
   });
   // Readiness: would a new session be admitted? (Kubernetes stops routing new requests here when not.)
   app.get('/readyz', (_req, res) => {

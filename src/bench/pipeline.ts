@@ -51,7 +51,7 @@ async function main(): Promise<void> {
     ['end to end (frame sent → mask received)', col((m) => m.e2eMs)],
   ];
   console.log(`\nmaskstream pipeline benchmark: 1 stream ${codec.toUpperCase()} 640×480 @ ${fps} fps, ${seconds} s measured after ${warmupFrames} warm-up frames`);
-  console.log(`model ${server.engineInfo.model} (${server.engineInfo.inputWidth}×${server.engineInfo.inputHeight}), backend ${server.engineInfo.backend}, temporal ${server.config.temporal}; ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}\n`);
+  console.log(`model ${server.engineInfo.model} (${server.engineInfo.inputWidth}×${server.engineInfo.inputHeight}), backend ${server.engineInfo.backend} (${server.engineInfo.provider}), temporal ${server.config.temporal}; ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}\n`);
   console.log('| stage | median ms | p95 ms | p99 ms |');
   console.log('|---|---:|---:|---:|');
   for (const [name, s] of rows) console.log(`| ${name} | ${fmt(s.p50, 2)} | ${fmt(s.p95, 2)} | ${fmt(s.p99, 2)} |`);

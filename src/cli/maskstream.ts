@@ -31,7 +31,7 @@ async function serve(argv: string[]): Promise<void> {
   const { startServer } = await import('../main.js');
   const config = loadConfig({ env: process.env, argv });
   const server = await startServer({}, { config });
-  console.log(`maskstream ready: open ${server.url} (backend ${server.engineInfo.backend}, model ${server.engineInfo.model}, temporal ${server.config.temporal})`);
+  console.log(`maskstream ready: open ${server.url} (backend ${server.engineInfo.backend}: ${server.engineInfo.provider}; model ${server.engineInfo.model}, temporal ${server.config.temporal})`);
   // SIGTERM (Kubernetes, systemd): drain — admit nothing new, let live sessions finish for up
   // to drainTimeoutMs, close the rest with bye "shutdown", exit 0. SIGINT (Ctrl-C), or a second
   // signal during a drain: close everything now.

@@ -151,6 +151,8 @@ export interface SegmentSummary {
   readonly fps: number;
   readonly model: ModelName;
   readonly backend: BackendName;
+  /** What runs the backend (library and execution provider). */
+  readonly provider: string;
   readonly temporal: TemporalMode;
   readonly ringSize: number;
   /** Mean OfflineSegmenter.process time (preprocess + model + resize), ms per frame. */
@@ -201,6 +203,7 @@ export async function segmentY4m(o: SegmentOptions): Promise<SegmentSummary> {
         fps: reader.fps,
         model: seg.info.model,
         backend: seg.info.backend,
+        provider: seg.info.provider,
         temporal: o.temporal.mode,
         ringSize: o.temporal.ringSize,
         meanSegmentMs: seg.meanMs,
@@ -227,7 +230,7 @@ const SEGMENT_FLAGS: readonly FlagSpec[] = [
   { name: 'input', kind: 'string', required: true, help: 'YUV4MPEG2 clip, 4:2:0 8-bit (ffmpeg -i in.mp4 -pix_fmt yuv420p out.y4m)' },
   { name: 'output', kind: 'string', required: true, help: 'directory for 000000.png, 000001.png, … (created if missing)' },
   { name: 'model', kind: 'string', help: 'meet (256×144) or selfie (256×256); default meet, env MASKSTREAM_MODEL' },
-  { name: 'backend', kind: 'string', help: 'auto, tensorflow-gpu, tensorflow, wasm or cpu; default auto, env MASKSTREAM_BACKEND' },
+  { name: 'backend', kind: 'string', help: 'auto, ort-cpu, ort-webgpu, ort-cuda, tensorflow-gpu, tensorflow, wasm or cpu; default auto, env MASKSTREAM_BACKEND' },
   { name: 'temporal', kind: 'string', help: `temporal stage: ${TEMPORAL_MODES.join(', ')}; default ${DEFAULTS.temporal}, env MASKSTREAM_TEMPORAL` },
   { name: 'ring-size', kind: 'string', help: `frames in the feature ring buffer; default ${DEFAULTS.ringSize}, env MASKSTREAM_RING_SIZE` },
   { name: 'roi', kind: 'string', help: `on or off: segment on a crop around where the last mask found people; default ${DEFAULTS.roi}, env MASKSTREAM_ROI` },
@@ -236,7 +239,7 @@ const SEGMENT_FLAGS: readonly FlagSpec[] = [
   { name: 'help', kind: 'boolean', help: 'print this help' },
 ];
 
-export const SEGMENT_USAGE = 'maskstream segment --input clip.y4m --output dir/ [--model meet|selfie] [--backend auto|wasm|cpu|…] [--temporal <mode>] [--ring-size N] [--roi on|off] [--limit N]';
+export const SEGMENT_USAGE = 'maskstream segment --input clip.y4m --output dir/ [--model meet|selfie] [--backend auto|ort-cpu|wasm|…] [--temporal <mode>] [--ring-size N] [--roi on|off] [--limit N]';
 
 /** Flags (and the MASKSTREAM_* variables of the engine settings) → options; null for --help. */
 export function parseSegmentArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}): SegmentOptions | null {
@@ -282,7 +285,7 @@ export async function runSegment(argv: readonly string[], io: CliIo): Promise<vo
   const s = await segmentY4m(o);
   io.stderr(
     `maskstream segment: ${s.frames} frames ${s.width}×${s.height} → ${o.output} ` +
-      `(model ${s.model}, backend ${s.backend}, temporal ${s.temporal}, ring ${s.ringSize}): ` +
+      `(model ${s.model}, backend ${s.backend}: ${s.provider}, temporal ${s.temporal}, ring ${s.ringSize}): ` +
       `${s.meanSegmentMs.toFixed(1)} ms/frame segmenting, ${s.meanTotalMs.toFixed(1)} ms/frame with IO\n`,
   );
   if (s.staleFiles > 0) io.stderr(`maskstream segment: warning: ${o.output} also holds ${s.staleFiles} numbered PNG(s) from an earlier, longer run; remove them before \`maskstream eval\`\n`);

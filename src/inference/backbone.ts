@@ -1,23 +1,13 @@
 /**
- * The pretrained segmentation CNN. Owns its GraphModel(s). One run: RGB frame at model input
- * size → person logit map (mask resolution) + one intermediate feature map for the temporal
- * stage. runBatch() does the same for frames of several sessions in one graph execution
- * ([n, H, W, 3]) using batch-size variants of the graph (batchGraph.ts), each checked at load
- * against single-frame runs. The tf backend must already be selected in this thread (see backend.ts).
+ * The pretrained segmentation CNN, whatever runs it. One run: RGB frames at the model's input
+ * size → per frame, the person logit map (mask resolution) and one intermediate feature map for
+ * the temporal stage, as plain arrays. Two implementations: OrtBackbone (ONNX Runtime, the
+ * translated graph; ortBackbone.ts) and TfjsBackbone (TF.js GraphModel; tfjsBackbone.ts).
+ * The owner disposes it; dispose() frees the native session or the tf weights.
  */
-import * as tf from '@tensorflow/tfjs';
-import { ModelStore, type ModelSpec } from './modelStore.js';
-import { withBatchSize } from './batchGraph.js';
-import type { ModelName } from './types.js';
+import type { BackendName, ModelName } from './types.js';
 
-export interface BackboneOptions {
-  /** Where the weights come from; default ModelStore.open() (project models/). */
-  readonly store?: ModelStore;
-  /** Largest batch runBatch() runs as one graph execution (default 1: frames run back to back). */
-  readonly maxBatch?: number;
-}
-
-/** How runBatch() runs a batch of each size n ≥ 2 (index n): one graph execution, or back to back. */
+/** How runBatch() runs a batch of each size n ≥ 2: one graph execution, or back to back. */
 export interface BatchSupport {
   /** Largest batch the engine accepts (1 = no batching). */
   readonly maxBatch: number;
@@ -41,13 +31,33 @@ export interface BackboneInfo {
 }
 
 export interface BackboneOutput {
-  /** [maskHeight, maskWidth, 1] person logit (sigmoid → probability). Caller disposes. */
-  readonly logits: tf.Tensor3D;
-  /** featureShape [h, w, c]. Caller disposes. */
-  readonly features: tf.Tensor3D;
+  /** Person logit (sigmoid → probability), maskHeight × maskWidth, row-major. The caller owns it. */
+  readonly logits: Float32Array;
+  /** Feature map, featureShape [h, w, c] row-major. The caller owns it. */
+  readonly features: Float32Array;
 }
 
-/** A frame of the wrong size was handed to run(). */
+/** What runs the model, for logs, /healthz, the signaling answer and metrics. */
+export interface RuntimeInfo {
+  readonly backend: BackendName;
+  /** The library and its provider/backend, e.g. "onnxruntime-node 1.30.0 CPUExecutionProvider, 1 thread". */
+  readonly provider: string;
+}
+
+export interface Backbone {
+  readonly info: BackboneInfo;
+  readonly batchSupport: BatchSupport;
+  readonly runtime: RuntimeInfo;
+  /**
+   * Frames of several sessions in one execution where batchSupport allows, else back to back.
+   * Each rgb is inputWidth × inputHeight × 3 bytes. Outputs in input order.
+   */
+  runBatch(rgbs: readonly Uint8Array[]): BackboneOutput[];
+  /** Frees the model. Idempotent. */
+  dispose(): void;
+}
+
+/** A frame of the wrong size was handed to the backbone. */
 export class FrameSizeError extends Error {
   override readonly name = 'FrameSizeError';
 }
@@ -62,188 +72,12 @@ export class BackboneDisposedError extends Error {
   override readonly name = 'BackboneDisposedError';
 }
 
-export class Backbone {
-  private disposed = false;
-  /** [0,255] → inputRange: x * scale + offset. */
-  private readonly scale: number;
-  private readonly offset: number;
-
-  private constructor(
-    private readonly model: tf.GraphModel,
-    private readonly spec: ModelSpec,
-    readonly info: BackboneInfo,
-    /** Graph variants by batch size (2..maxBatch); sizes missing here run back to back. */
-    private readonly variants: ReadonlyMap<number, tf.GraphModel>,
-    readonly batchSupport: BatchSupport,
-  ) {
-    const [lo, hi] = spec.inputRange;
-    this.scale = (hi - lo) / 255;
-    this.offset = lo;
-  }
-
-  /** Loads (sha256-checked) weights, then runs one grey frame to learn the output size and warm kernels up. */
-  static async load(name: ModelName, opts: BackboneOptions = {}): Promise<Backbone> {
-    const store = opts.store ?? ModelStore.open();
-    const spec = store.spec(name);
-    // Read once: the batch variants are patched copies of the same artifacts.
-    const artifacts = await store.ioHandler(name).load!();
-    const model = await tf.loadGraphModel({ load: async () => artifacts });
-    const variants = new Map<number, tf.GraphModel>();
-    try {
-      const info = Backbone.probe(model, spec);
-      const reasons: string[] = [];
-      for (let n = 2; n <= (opts.maxBatch ?? 1); n++) {
-        let variant: tf.GraphModel | undefined;
-        try {
-          variant = await tf.loadGraphModel({ load: async () => withBatchSize(artifacts, n).artifacts });
-          Backbone.checkVariant(model, variant, spec, n);
-          variants.set(n, variant);
-        } catch (e) {
-          variant?.dispose();
-          reasons.push(`batch ${n}: ${(e as Error).message}`);
-        }
-      }
-      const support: BatchSupport = { maxBatch: Math.max(1, opts.maxBatch ?? 1), graphSizes: [...variants.keys()], ...(reasons.length ? { fallbackReason: reasons.join('; ') } : {}) };
-      return new Backbone(model, spec, info, variants, support);
-    } catch (e) {
-      model.dispose();
-      for (const v of variants.values()) v.dispose();
-      throw e;
+/** Throws FrameSizeError unless every frame has the model's input size. */
+export function checkFrames(rgbs: readonly Uint8Array[], info: BackboneInfo): void {
+  const bytes = info.inputWidth * info.inputHeight * 3;
+  rgbs.forEach((rgb, i) => {
+    if (rgb.length !== bytes) {
+      throw new FrameSizeError(`frame ${i} has ${rgb.length} bytes, model "${info.model}" needs ${info.inputWidth}×${info.inputHeight}×3 = ${bytes}; resize to the engine's inputWidth × inputHeight first`);
     }
-  }
-
-  /**
-   * A batch variant must give each frame what the batch-1 graph gives it: n different frames
-   * (grey ramps) through both, compared output by output. Also warms the variant up.
-   */
-  private static checkVariant(single: tf.GraphModel, batched: tf.GraphModel, spec: ModelSpec, n: number): void {
-    const { inputWidth: w, inputHeight: h } = spec;
-    const nodes = [spec.outputNode, spec.featureNode];
-    tf.tidy(() => {
-      const [lo, hi] = spec.inputRange;
-      const frames = Array.from({ length: n }, (_, i) => tf.fill([1, h, w, 3], lo + ((hi - lo) * (i + 1)) / (n + 1)).add(tf.randomUniform([1, h, w, 3], 0, (hi - lo) / 10, 'float32', 7 + i)));
-      const batchOuts = batched.execute(tf.concat(frames, 0), nodes) as tf.Tensor[];
-      for (let k = 0; k < nodes.length; k++) {
-        if (batchOuts[k]!.shape[0] !== n) throw new Error(`node ${nodes[k]} has batch ${batchOuts[k]!.shape[0]}, expected ${n}`);
-      }
-      for (let i = 0; i < n; i++) {
-        const singleOuts = single.execute(frames[i]!, nodes) as tf.Tensor[];
-        for (let k = 0; k < nodes.length; k++) {
-          const one = batchOuts[k]!.slice([i], [1]);
-          // float32 kernels may sum in another order for other shapes: allow rounding noise.
-          const diff = tf.max(tf.abs(tf.sub(one, singleOuts[k]!))).dataSync()[0]!;
-          const scale = Math.max(1, tf.max(tf.abs(singleOuts[k]!)).dataSync()[0]!);
-          if (!(diff <= 1e-3 * scale)) throw new Error(`frame ${i} of the batch differs from its single run at node ${nodes[k]} by ${diff}`);
-        }
-      }
-    });
-  }
-
-  /**
-   * Runs the model once on mid-grey: checks the nodes exist with the manifest's shapes and
-   * reads the mask size. Also the warm-up, so the first real frame is not the slow one and
-   * any lazily created backend state exists before the engine's tensor baseline is taken.
-   */
-  private static probe(model: tf.GraphModel, spec: ModelSpec): BackboneInfo {
-    const { inputWidth: w, inputHeight: h } = spec;
-    let info: BackboneInfo | undefined;
-    tf.tidy(() => {
-      const x = tf.fill([1, h, w, 3], (spec.inputRange[0] + spec.inputRange[1]) / 2);
-      let outs: tf.Tensor[];
-      try {
-        outs = model.execute(x, [spec.outputNode, spec.featureNode]) as tf.Tensor[];
-      } catch (e) {
-        throw new ModelShapeError(`model "${spec.name}" cannot produce nodes ${spec.outputNode} and ${spec.featureNode} from a [1,${h},${w},3] input: ${(e as Error).message}; check models/manifest.json`);
-      }
-      const [out, feat] = outs as [tf.Tensor, tf.Tensor];
-      const wantChannels = spec.output.kind === 'softmax2' ? 2 : 1;
-      if (out.rank !== 4 || out.shape[0] !== 1 || out.shape[3] !== wantChannels) {
-        throw new ModelShapeError(`model "${spec.name}" node ${spec.outputNode} has shape [${out.shape}], expected [1,H,W,${wantChannels}]`);
-      }
-      const fs = spec.featureShape;
-      if (feat.rank !== 4 || feat.shape[1] !== fs[0] || feat.shape[2] !== fs[1] || feat.shape[3] !== fs[2]) {
-        throw new ModelShapeError(`model "${spec.name}" node ${spec.featureNode} has shape [${feat.shape}], manifest says [1,${fs}]`);
-      }
-      info = {
-        model: spec.name,
-        inputWidth: w,
-        inputHeight: h,
-        maskWidth: out.shape[2]!,
-        maskHeight: out.shape[1]!,
-        featureNode: spec.featureNode,
-        featureShape: fs,
-      };
-    });
-    return info!;
-  }
-
-  /**
-   * @param rgb inputWidth × inputHeight × 3 bytes, row-major RGB.
-   * Everything but the two returned tensors is freed inside; the caller owns and disposes both.
-   */
-  run(rgb: Uint8Array): BackboneOutput {
-    if (this.disposed) throw new BackboneDisposedError(`backbone "${this.spec.name}" was disposed`);
-    const { inputWidth: w, inputHeight: h } = this.info;
-    if (rgb.length !== w * h * 3) {
-      throw new FrameSizeError(`frame has ${rgb.length} bytes, model "${this.spec.name}" needs ${w}×${h}×3 = ${w * h * 3}; resize to the engine's inputWidth × inputHeight first`);
-    }
-    // Normalise in one JS pass straight into float32: cheaper than uploading int32 and
-    // running cast + mul kernels on it.
-    const input = new Float32Array(rgb.length);
-    for (let i = 0; i < rgb.length; i++) input[i] = rgb[i]! * this.scale + this.offset;
-    return tf.tidy(() => {
-      const x = tf.tensor4d(input, [1, h, w, 3]);
-      const [out, feat] = this.model.execute(x, [this.spec.outputNode, this.spec.featureNode]) as [tf.Tensor4D, tf.Tensor4D];
-      const logits = this.personLogit(out).squeeze([0]) as tf.Tensor3D;
-      const features = feat.squeeze([0]) as tf.Tensor3D;
-      return { logits, features };
-    });
-  }
-
-  /**
-   * Frames of several sessions: one [n, H, W, 3] graph execution when a checked variant for n
-   * exists (batchSupport), else one run per frame, back to back. Outputs in input order; the
-   * caller owns and disposes every returned tensor.
-   */
-  runBatch(rgbs: readonly Uint8Array[]): BackboneOutput[] {
-    const n = rgbs.length;
-    const variant = this.variants.get(n);
-    if (n <= 1 || !variant) return rgbs.map((rgb) => this.run(rgb));
-    if (this.disposed) throw new BackboneDisposedError(`backbone "${this.spec.name}" was disposed`);
-    const { inputWidth: w, inputHeight: h } = this.info;
-    const frame = w * h * 3;
-    const input = new Float32Array(n * frame);
-    rgbs.forEach((rgb, i) => {
-      if (rgb.length !== frame) throw new FrameSizeError(`frame ${i} of the batch has ${rgb.length} bytes, model "${this.spec.name}" needs ${w}×${h}×3 = ${frame}; resize to the engine's inputWidth × inputHeight first`);
-      for (let j = 0, o = i * frame; j < frame; j++, o++) input[o] = rgb[j]! * this.scale + this.offset;
-    });
-    return tf.tidy(() => {
-      const x = tf.tensor4d(input, [n, h, w, 3]);
-      const [out, feat] = variant.execute(x, [this.spec.outputNode, this.spec.featureNode]) as [tf.Tensor4D, tf.Tensor4D];
-      const logits = tf.unstack(this.personLogit(out)) as tf.Tensor3D[];
-      const features = tf.unstack(feat) as tf.Tensor3D[];
-      return logits.map((l, i) => ({ logits: l, features: features[i]! }));
-    });
-  }
-
-  /** [n,H,W,C] model output → [n,H,W,1] person logit. Call inside tidy. */
-  private personLogit(out: tf.Tensor4D): tf.Tensor4D {
-    const o = this.spec.output;
-    const [n, h, w, c] = out.shape;
-    if (o.kind === 'logit') return out;
-    // Two-class softmax: p(person) = sigmoid(l_person − l_background), so the difference is
-    // the logit the rest of the pipeline (temporal fusion, sigmoid × 255) works with.
-    // Computed as a [n·H·W,2]×[2,1] matMul: on wasm, slicing a channel out is a strided copy
-    // that cost ≈ 5 ms per slice for meet's 144×256 here, the matMul ≈ 0.3 ms, same values.
-    const weights = o.personChannel === 1 ? [-1, 1] : [1, -1];
-    return tf.matMul(out.reshape([n * h * w, c]), tf.tensor2d(weights, [2, 1])).reshape([n, h, w, 1]);
-  }
-
-  /** Frees the model's weights (and every batch variant's). Idempotent. */
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.model.dispose();
-    for (const v of this.variants.values()) v.dispose();
-  }
+  });
 }

@@ -1,20 +1,35 @@
 /**
- * Picks the TF.js backend for this thread (the tf engine is per thread: the inference worker
- * calls this once before loading a model). Never downloads anything: the native backends are
- * optional npm dependencies that are either installed or not, and the wasm binaries are read
- * from the installed @tensorflow/tfjs-backend-wasm package on disk.
+ * Picks what runs the backbone in this thread (each inference worker does this once) and loads
+ * the model on it: ONNX Runtime with a GPU provider (CUDA, WebGPU), TF.js with libtensorflow
+ * on a GPU, ONNX Runtime on the CPU, then the TF.js CPU backends. Never downloads anything: the
+ * ONNX model is translated locally from the npm package's weights, the native libraries are npm
+ * packages that are installed or not, and the wasm binaries are read from the installed package.
+ *
+ * The thread's tf engine is used by the temporal stages too: with an ONNX Runtime backbone it
+ * is set to tf's 'cpu' backend (the stages then compute on arrays).
  */
 import { createRequire } from 'node:module';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { BackendAttempt, BackendName } from './types.js';
+import { type BackendAttempt, type BackendName, type ModelName, type TfBackendName } from './types.js';
+import type { Backbone } from './backbone.js';
+import type { ModelStore } from './modelStore.js';
+import { TfjsBackbone } from './tfjsBackbone.js';
+import { OrtBackbone } from './ortBackbone.js';
+import { cudaProviderInstalled, ortBinDir, type OrtProvider } from './onnx/ortSession.js';
 
-/** Order tried by 'auto': fastest first. */
-export const AUTO_ORDER: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+/** Order tried by 'auto': GPUs first, then CPUs, fastest first (README, Backends). */
+export const AUTO_ORDER: readonly BackendName[] = ['ort-cuda', 'ort-webgpu', 'tensorflow-gpu', 'ort-cpu', 'tensorflow', 'wasm', 'cpu'];
+
+/** The TF.js backends, in the order 'auto' tries them when only TF.js is wanted (tests, tools). */
+export const TF_AUTO_ORDER: readonly TfBackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+
+const ORT_PROVIDER: Partial<Record<BackendName, OrtProvider>> = { 'ort-cpu': 'cpu', 'ort-webgpu': 'webgpu', 'ort-cuda': 'cuda' };
 
 export interface BackendSelection {
   /** The backend now active in this thread's tf engine. */
-  readonly backend: BackendName;
+  readonly backend: TfBackendName;
   /** Every backend tried, in order, with why it failed (for logs and /healthz). */
   readonly attempts: readonly BackendAttempt[];
 }
@@ -31,31 +46,135 @@ export class BackendUnavailableError extends Error {
 
 /** What a user can do about each backend being unavailable (shown in the error). */
 const REMEDY: Record<BackendName, string> = {
-  'tensorflow-gpu': 'install the optional dependency @tensorflow/tfjs-node-gpu (needs CUDA + cuDNN) or use --backend auto',
+  'ort-cpu': 'reinstall onnxruntime-node (npm install) or use --backend wasm',
+  'ort-webgpu': 'needs a GPU with a Vulkan driver and Debian\'s libvulkan1 (README, GPU); or use --backend auto',
+  'ort-cuda': 'install ONNX Runtime\'s CUDA 12 provider (README, GPU) on a host with CUDA 12 and cuDNN 9; or use --backend auto',
+  'tensorflow-gpu': 'install the optional dependency @tensorflow/tfjs-node-gpu (needs CUDA 11.2 + cuDNN 8.1) or use --backend auto',
   tensorflow: 'install @tensorflow/tfjs-node or use --backend auto',
   wasm: 'reinstall @tensorflow/tfjs-backend-wasm (npm install) or use --backend cpu',
   cpu: 'reinstall @tensorflow/tfjs (npm install)',
 };
 
 /**
- * Activates `pref` (or, for 'auto', the first of AUTO_ORDER that initialises). An explicit
- * choice that fails throws BackendUnavailableError naming the reason and the remedy.
+ * Activates the TF.js backend `pref` (or, for 'auto', the first of TF_AUTO_ORDER that
+ * initialises) in this thread's tf engine, for code that runs TF.js models itself (RVM,
+ * training, tests). An explicit choice that fails throws BackendUnavailableError.
  */
-export async function selectBackend(pref: 'auto' | BackendName): Promise<BackendSelection> {
-  const order = pref === 'auto' ? AUTO_ORDER : [pref];
+export async function selectBackend(pref: 'auto' | TfBackendName): Promise<BackendSelection> {
+  const order = pref === 'auto' ? TF_AUTO_ORDER : [pref];
   const attempts: BackendAttempt[] = [];
   for (const name of order) {
     const reason = await tryBackend(name);
     attempts.push(reason === undefined ? { backend: name, ok: true } : { backend: name, ok: false, reason });
     if (reason === undefined) return { backend: name, attempts };
   }
+  throw unavailable(pref, attempts);
+}
+
+function unavailable(pref: 'auto' | BackendName, attempts: readonly BackendAttempt[]): BackendUnavailableError {
   const detail = attempts.map((a) => `${a.backend}: ${a.reason}`).join('; ');
-  if (pref === 'auto') throw new BackendUnavailableError(`no TF.js backend could be initialised (${detail})`, attempts);
-  throw new BackendUnavailableError(`backend "${pref}" is not available here: ${attempts[0]?.reason}. Fix: ${REMEDY[pref]}`, attempts);
+  if (pref === 'auto') return new BackendUnavailableError(`no inference backend could be initialised (${detail})`, attempts);
+  return new BackendUnavailableError(`backend "${pref}" is not available here: ${attempts[0]?.reason}. Fix: ${REMEDY[pref]}`, attempts);
+}
+
+export interface OpenBackboneOptions {
+  readonly store: ModelStore;
+  /** Largest cross-session batch for a backend (resolves EngineOptions.maxBatch 0 = auto). */
+  readonly maxBatch: (backend: BackendName) => number;
+  /** ONNX Runtime intra-op threads on the CPU provider (0 = one per core). */
+  readonly ortThreads: number;
+  /** What 'auto' tries, in order (default AUTO_ORDER; tests of the fallback paths). */
+  readonly autoOrder?: readonly BackendName[];
+}
+
+/**
+ * Loads `model` on `pref`, or for 'auto' on the first backend of AUTO_ORDER that works here.
+ * A backend that cannot start is recorded with its reason and the next is tried; an error that
+ * is not about the backend (a corrupt model file, say) is thrown at once.
+ */
+export async function openBackbone(pref: 'auto' | BackendName, model: ModelName, opts: OpenBackboneOptions): Promise<{ backbone: Backbone; attempts: readonly BackendAttempt[] }> {
+  const order = pref === 'auto' ? (opts.autoOrder ?? AUTO_ORDER) : [pref];
+  const attempts: BackendAttempt[] = [];
+  for (const name of order) {
+    const provider = ORT_PROVIDER[name];
+    const skip = pref === 'auto' ? autoSkipReason(name) : provider === 'cuda' && !cudaProviderInstalled() ? cudaMissing() : undefined;
+    if (skip) {
+      attempts.push({ backend: name, ok: false, reason: skip, skipped: true });
+      continue;
+    }
+    if (provider) {
+      let backbone: Backbone;
+      try {
+        backbone = OrtBackbone.load(model, { provider, threads: provider === 'cpu' ? opts.ortThreads : 0, store: opts.store, maxBatch: opts.maxBatch(name) });
+      } catch (e) {
+        if (!isProviderFailure(e)) throw e;
+        attempts.push({ backend: name, ok: false, reason: ortReason(e) });
+        continue;
+      }
+      // The temporal stages' occasional tensor op runs on tf's plain CPU backend.
+      if (!(await tf.setBackend('cpu'))) {
+        backbone.dispose();
+        throw new BackendUnavailableError('tf.setBackend("cpu") failed; reinstall @tensorflow/tfjs', attempts);
+      }
+      attempts.push({ backend: name, ok: true });
+      return { backbone, attempts };
+    }
+    const reason = await tryBackend(name as TfBackendName);
+    if (reason !== undefined) {
+      attempts.push({ backend: name, ok: false, reason });
+      continue;
+    }
+    attempts.push({ backend: name, ok: true });
+    return { backbone: await TfjsBackbone.load(model, { store: opts.store, maxBatch: opts.maxBatch(name), backend: name }), attempts };
+  }
+  throw unavailable(pref, attempts);
+}
+
+function cudaMissing(): string {
+  return `the CUDA provider library is not installed in ${ortBinDir()} (README, GPU)`;
+}
+
+/**
+ * In 'auto', GPU providers are only tried where a GPU device exists: on a machine without one
+ * the WebGPU provider would spend ≈ 0.3 s failing (and print Vulkan loader noise), or worse,
+ * accept a software Vulkan driver and run the model on an emulated GPU.
+ */
+function autoSkipReason(name: BackendName): string | undefined {
+  if (name === 'ort-cuda') return cudaProviderInstalled() ? (hasNvidiaGpu() ? undefined : 'no NVIDIA GPU device (/dev/nvidia0)') : cudaMissing();
+  if (name === 'ort-webgpu') return hasGpuDevice() ? undefined : 'no GPU device (/dev/nvidia0 or /dev/dri/renderD*)';
+  return undefined;
+}
+
+function hasNvidiaGpu(): boolean {
+  return existsSync('/dev/nvidia0');
+}
+
+function hasGpuDevice(): boolean {
+  if (hasNvidiaGpu()) return true;
+  try {
+    return readdirSync('/dev/dri').some((n) => n.startsWith('renderD'));
+  } catch {
+    return false; // no /dev/dri at all
+  }
+}
+
+/** Errors from ORT session creation (provider start), as opposed to our own (model file, shapes). */
+function isProviderFailure(e: unknown): boolean {
+  if (!(e instanceof Error)) return true;
+  return !['ModelIntegrityError', 'ManifestError', 'ModelShapeError', 'GraphModelFormatError', 'UnsupportedOpError'].includes(e.name);
+}
+
+/** ORT's message without its source path and function signature: "… was false. Failed to get a WebGPU adapter: …". */
+function ortReason(e: unknown): string {
+  let m = describe(e).trim();
+  const cut = m.lastIndexOf(' was false. ');
+  if (cut >= 0) m = m.slice(cut + ' was false. '.length);
+  m = m.replace(/^\/onnxruntime_src\/\S+:\d+ /, '');
+  return m.length > 240 ? `${m.slice(0, 240)}…` : m;
 }
 
 /** undefined when `name` is now the active backend, else the reason it is not. */
-async function tryBackend(name: BackendName): Promise<string | undefined> {
+async function tryBackend(name: TfBackendName): Promise<string | undefined> {
   try {
     const tfName = await register(name);
     // setBackend resolves false (with a console warning) when the backend's init fails.
@@ -70,7 +189,7 @@ async function tryBackend(name: BackendName): Promise<string | undefined> {
 }
 
 /** Loads the module that registers `name` with tf; returns the tf backend name to select. */
-async function register(name: BackendName): Promise<string> {
+async function register(name: TfBackendName): Promise<string> {
   switch (name) {
     case 'tensorflow-gpu':
       // Both native packages register the tf backend named "tensorflow".

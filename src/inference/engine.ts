@@ -1,14 +1,16 @@
 /**
- * Backbone + temporal stage + mask quantisation for any number of independent sessions, all
- * on this thread's tf engine (the inference worker hosts one). Owns the Backbone, the temporal
- * stage and each session's temporal state (its ring buffer); close() releases them all, so
- * tf.memory().numTensors returns to what it was before create().
+ * Backbone + temporal stage + mask quantisation for any number of independent sessions, in
+ * this thread (the inference worker hosts one). Owns the Backbone (an ONNX Runtime session or
+ * TF.js weights), the temporal stage and each session's temporal state (its ring buffer);
+ * close() releases them all, so tf.memory().numTensors and the open ONNX Runtime sessions
+ * return to what they were before create().
  */
 import * as tf from '@tensorflow/tfjs';
 import type { TemporalInput, TemporalStage, TemporalState } from '../temporal/temporalStage.js';
 import { createTemporalStage, validateTemporalConfig } from '../temporal/factory.js';
-import { selectBackend } from './backend.js';
-import { Backbone, type BackboneOutput, type BatchSupport } from './backbone.js';
+import { openBackbone } from './backend.js';
+import type { Backbone, BackboneOutput, BatchSupport } from './backbone.js';
+import { openOrtSessions } from './onnx/ortSession.js';
 import { ModelStore } from './modelStore.js';
 import type { BackendAttempt, BackendName, EngineInfo, EngineOptions, InferenceMemory, SegmentResult } from './types.js';
 import type { I420Picture } from '../decode/types.js';
@@ -19,10 +21,11 @@ import { cropI420, uncropOutputs } from '../roi/crop.js';
 /**
  * Batch size used when EngineOptions.maxBatch is 0 (auto), by backend. Accelerators and
  * libtensorflow gain throughput from batching; on wasm the meet backbone measured
- * ≈ 12 ms/frame alone and ≈ 10.8 ms/frame in a batch of 2 (docs/performance.md), which does
- * not pay for the extra wait of the first frame of each batch, so batching is off there.
+ * ≈ 12 ms/frame alone and ≈ 10.8 ms/frame in a batch of 2, and on ONNX Runtime's CPU provider
+ * (one thread) a batch of n costs n single runs (docs/performance.md), which does not pay for
+ * the extra wait of the first frame of each batch, so batching is off on CPUs.
  */
-export const AUTO_MAX_BATCH: Readonly<Record<BackendName, number>> = Object.freeze({ 'tensorflow-gpu': 8, tensorflow: 4, wasm: 1, cpu: 1 });
+export const AUTO_MAX_BATCH: Readonly<Record<BackendName, number>> = Object.freeze({ 'ort-cuda': 8, 'ort-webgpu': 8, 'tensorflow-gpu': 8, 'ort-cpu': 1, tensorflow: 4, wasm: 1, cpu: 1 });
 
 export class UnknownSessionError extends Error {
   override readonly name = 'UnknownSessionError';
@@ -99,9 +102,12 @@ export class SegmentationEngine {
     validateTemporalConfig(opts.temporal); // cheap checks before the backend and model load
     if (opts.roi) validateRoiOptions(opts.roi);
     const store = ModelStore.open(opts.modelsDir);
-    const { backend, attempts } = await selectBackend(opts.backend);
-    const maxBatch = opts.maxBatch === 0 ? AUTO_MAX_BATCH[backend] : Math.max(1, opts.maxBatch ?? 1);
-    const backbone = await Backbone.load(opts.model, { store, maxBatch });
+    const { backbone, attempts } = await openBackbone(opts.backend, opts.model, {
+      store,
+      maxBatch: (backend) => (opts.maxBatch === 0 ? AUTO_MAX_BATCH[backend] : Math.max(1, opts.maxBatch ?? 1)),
+      ortThreads: opts.ortThreads ?? 1,
+    });
+    const backend = backbone.runtime.backend;
     const b = backbone.info;
     let stage: TemporalStage;
     try {
@@ -113,6 +119,7 @@ export class SegmentationEngine {
     }
     const info: EngineInfo = {
       backend,
+      provider: backbone.runtime.provider,
       model: b.model,
       inputWidth: b.inputWidth,
       inputHeight: b.inputHeight,
@@ -222,9 +229,8 @@ export class SegmentationEngine {
   /**
    * One frame of session `id`: rgb is inputWidth × inputHeight × 3 bytes; luma (prepare()'s) lets
    * the attention-fine stage match pixels (without it, that stage passes the frame through).
-   * inferenceMs = normalise + backbone; temporalMs = temporal stage + sigmoid × 255 to bytes.
-   * Each is measured after reading the result back (dataSync), so on asynchronous backends
-   * (GPU) the time is the real compute time, not the time to enqueue it.
+   * inferenceMs = normalise + backbone + outputs back in CPU memory; temporalMs = temporal stage
+   * + sigmoid × 255 to bytes.
    */
   process(id: string, rgb: Uint8Array, roi?: RoiBox | null, luma?: Uint8Array): SegmentResult {
     return this.processBatch([{ id, rgb, roi, ...(luma ? { luma } : {}) }])[0]!;
@@ -248,19 +254,11 @@ export class SegmentationEngine {
       states.push(state);
     }
     const t0 = performance.now();
+    // Synchronous on every backend: the outputs are in CPU memory when runBatch returns, so
+    // inferenceMs is the real compute time, not the time to enqueue it.
     const outs = this.backbone.runBatch(items.map((x) => x.rgb));
-    try {
-      // One read-back waits for the whole batch on asynchronous backends; the values are
-      // handed on, so no stage reads them back again.
-      const logitsData = outs.map((o) => o.logits.dataSync() as Float32Array);
-      const inferenceMs = performance.now() - t0;
-      return items.map((item, i) => this.finish(states[i]!, item, outs[i]!, logitsData[i]!, inferenceMs, items.length));
-    } finally {
-      for (const o of outs) {
-        o.logits.dispose();
-        o.features.dispose();
-      }
-    }
+    const inferenceMs = performance.now() - t0;
+    return items.map((item, i) => this.finish(states[i]!, item, outs[i]!, inferenceMs, items.length));
   }
 
   /** Whole-picture buffers of the region-of-interest path, reused frame after frame (one frame at a time per engine). */
@@ -268,42 +266,41 @@ export class SegmentationEngine {
 
   /**
    * One frame of a batch after the backbone: its output put back on the whole picture when it
-   * came from a crop (the time goes to roiMs), then fuse(). Borrows `out`.
+   * came from a crop (the time goes to roiMs), then fuse(). The temporal stage reads arrays;
+   * tensors of them are made only if it asks (its tensor path), and freed here.
    */
-  private finish(session: EngineSession, item: BatchItem, out: BackboneOutput, logitsData: Float32Array, inferenceMs: number, batchSize: number): SegmentResult {
+  private finish(session: EngineSession, item: BatchItem, out: BackboneOutput, inferenceMs: number, batchSize: number): SegmentResult {
     const roi = session.roi && item.roi ? item.roi : null;
-    const luma = item.luma;
-    if (!roi || coversPicture(roi)) return this.fuse(session, { logits: out.logits, features: out.features, rgb: item.rgb, logitsData, ...(luma ? { luma } : {}) }, roi, inferenceMs, batchSize, 0);
-    // A crop: its output back onto the whole picture's grids (background / zero features
-    // outside it), as arrays; tensors of them only if the stage asks (GPU backends).
     const t0 = performance.now();
+    let data = { logits: out.logits, features: out.features, rgb: item.rgb };
+    let roiMs = 0;
+    if (roi && !coversPicture(roi)) {
+      // A crop: its output back onto the whole picture's grids (background / zero features outside it).
+      const { maskWidth: W, maskHeight: H, featureShape: [h, w, c] } = this.info;
+      data = uncropOutputs(data, this.info, roi, (this.uncropScratch ??= { logits: new Float32Array(W * H), features: new Float32Array(h * w * c), rgb: new Uint8Array(item.rgb.length) }));
+      roiMs = performance.now() - t0;
+    }
     const { maskWidth: W, maskHeight: H, featureShape: [h, w, c] } = this.info;
-    const u = uncropOutputs(
-      { logits: logitsData, features: out.features.dataSync() as Float32Array, rgb: item.rgb },
-      this.info,
-      roi,
-      (this.uncropScratch ??= { logits: new Float32Array(W * H), features: new Float32Array(h * w * c), rgb: new Uint8Array(item.rgb.length) }),
-    );
     const made: tf.Tensor[] = [];
     let logits: tf.Tensor3D | undefined;
     let features: tf.Tensor3D | undefined;
-    const input = {
-      rgb: u.rgb,
-      ...(luma ? { luma } : {}),
-      logitsData: u.logits,
-      featuresData: u.features,
+    const input: TemporalInput = {
+      rgb: data.rgb,
+      ...(item.luma ? { luma: item.luma } : {}),
+      logitsData: data.logits,
+      featuresData: data.features,
       get logits(): tf.Tensor3D {
-        if (!logits) made.push((logits = tf.tensor3d(u.logits.slice(), [H, W, 1])));
+        // A copy: the cpu backend keeps the array it is given, and the scratch is reused.
+        if (!logits) made.push((logits = tf.tensor3d(data.logits.slice(), [H, W, 1])));
         return logits;
       },
       get features(): tf.Tensor3D {
-        if (!features) made.push((features = tf.tensor3d(u.features.slice(), [h, w, c])));
+        if (!features) made.push((features = tf.tensor3d(data.features.slice(), [h, w, c])));
         return features;
       },
     };
-    const t1 = performance.now();
     try {
-      return this.fuse(session, input, roi, inferenceMs, batchSize, t1 - t0);
+      return this.fuse(session, input, roi, inferenceMs, batchSize, roiMs);
     } finally {
       tf.dispose(made);
     }
@@ -338,7 +335,7 @@ export class SegmentationEngine {
     const t2 = performance.now();
     if (session.roi && roi) {
       const { maskWidth: W, maskHeight: H } = this.info;
-      if (session.roi.source === 'prediction') session.roi.updateFromLogits(input.logitsData ?? (input.logits.dataSync() as Float32Array), W, H, roi.pictureWidth, roi.pictureHeight, !coversPicture(roi));
+      if (session.roi.source === 'prediction') session.roi.updateFromLogits(input.logitsData!, W, H, roi.pictureWidth, roi.pictureHeight, !coversPicture(roi));
       else session.roi.update(bytes, W, H, roi.pictureWidth, roi.pictureHeight, !coversPicture(roi));
     }
     const t3 = performance.now();
@@ -354,10 +351,10 @@ export class SegmentationEngine {
     return true;
   }
 
-  /** This thread's tf counters (the worker reports them for leak checks). */
+  /** This thread's tf counters and open ONNX Runtime sessions (the worker reports them for leak checks). */
   memory(): EngineMemory {
     const m = tf.memory();
-    return { numTensors: m.numTensors, numDataBuffers: m.numDataBuffers, numBytes: m.numBytes, temporalBytes: this.temporalBytes, sessions: this.sessions.size };
+    return { numTensors: m.numTensors, numDataBuffers: m.numDataBuffers, numBytes: m.numBytes, temporalBytes: this.temporalBytes, sessions: this.sessions.size, nativeSessions: openOrtSessions() };
   }
 
   /** Closes every session, then frees the model. Idempotent. */

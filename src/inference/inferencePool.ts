@@ -28,6 +28,10 @@ import type { BackendAttempt, BackendName, EngineInfo, InferenceInput, Inference
  */
 export function autoWorkers(backend: BackendName, cores = os.availableParallelism()): number {
   if (backend === 'tensorflow' || backend === 'tensorflow-gpu') return 1;
+  // GPU providers: the GPU runs the batches; the workers' CPU share is preprocessing and the
+  // temporal stage (≈ 3–4 ms a frame), so half the cores, leaving the rest to WebRTC and decoding.
+  // Not measured on a GPU yet (docs/performance.md).
+  if (backend === 'ort-cuda' || backend === 'ort-webgpu') return Math.max(1, Math.floor(cores / 2));
   return Math.max(1, cores);
 }
 
@@ -180,6 +184,7 @@ export class InferencePool {
       numBytes: a.numBytes + b.numBytes,
       temporalBytes: a.temporalBytes + b.temporalBytes,
       sessions: a.sessions + b.sessions,
+      nativeSessions: a.nativeSessions + b.nativeSessions,
     }));
   }
 

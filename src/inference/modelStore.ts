@@ -36,13 +36,36 @@ interface ManifestFile {
   readonly sha256: string;
 }
 
+/**
+ * The ONNX translation of a model (src/inference/onnx/): made from the sha256-checked TF.js
+ * graph by `npm install` (or on first use), cached in models/, and checked against this sha256
+ * (the translation is deterministic, so the same graph and translator give the same bytes).
+ */
+export interface OnnxRecord {
+  /** File name in the models folder. */
+  readonly file: string;
+  readonly sha256: string;
+  /** TRANSLATOR_VERSION that produced it. */
+  readonly translator: string;
+}
+
 interface ManifestEntry {
   readonly id: string;
   readonly kind: 'model' | 'asset';
   readonly package: string;
   readonly version: string;
   readonly files: readonly ManifestFile[];
-  readonly model?: Omit<ModelSpec, 'name'> & { readonly graph: string; readonly weights: string };
+  readonly model?: Omit<ModelSpec, 'name'> & { readonly graph: string; readonly weights: string; readonly onnx?: OnnxRecord };
+}
+
+/** A TF.js graph model as read from disk (both files sha256-checked). */
+export interface GraphFiles {
+  readonly json: Buffer;
+  readonly weights: Buffer;
+  /** Their manifest sha256s, recorded in the translation's metadata. */
+  readonly jsonSha256: string;
+  readonly weightsSha256: string;
+  readonly source: string;
 }
 
 /** A weights file is missing or is not the one the manifest names. */
@@ -110,6 +133,19 @@ export class ModelStore {
       }
     }
     throw new ManifestError(`models/manifest.json lists no file "${dest}"`);
+  }
+
+  /** The model's graph JSON and weights, sha256-checked (the ONNX translator's input). */
+  graphFiles(name: ModelName): GraphFiles {
+    const entry = this.modelEntry(name);
+    const { graph, weights } = entry.model!;
+    const sha = (dest: string) => entry.files.find((f) => f.dest === dest)?.sha256 ?? '';
+    return { json: this.read(graph, entry), weights: this.read(weights, entry), jsonSha256: sha(graph), weightsSha256: sha(weights), source: `${entry.package}@${entry.version}` };
+  }
+
+  /** The manifest's record of the model's ONNX translation (undefined when it has none). */
+  onnxRecord(name: ModelName): OnnxRecord | undefined {
+    return this.modelEntry(name).model!.onnx;
   }
 
   /** IOHandler for tf.loadGraphModel: reads graph + weights from disk, sha256-checked. */

@@ -1,7 +1,10 @@
 import type { RoiOptions } from '../roi/roiTracker.js';
 import type { TemporalStage } from '../temporal/temporalStage.js';
 export type ModelName = 'meet' | 'selfie';
-export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+/** Every backend, in one list (config validation, CLIs, metric labels). ort-* = ONNX Runtime with that execution provider; the rest are TF.js backends. */
+export const BACKENDS = ['ort-cpu', 'ort-webgpu', 'ort-cuda', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+export type TfBackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 /**
  * Every temporal mode, in one list: config validation and the CLIs check against it, so a mode
  * added here is accepted everywhere without further edits.
@@ -12,6 +15,8 @@ export type TemporalMode = (typeof TEMPORAL_MODES)[number];
 /** Static facts about the loaded engine, reported in logs, /healthz and metrics. */
 export interface EngineInfo {
   readonly backend: BackendName;
+  /** What runs it, e.g. "onnxruntime-node 1.30.0 CPUExecutionProvider, 1 thread" or "tfjs 4.22.0 wasm". */
+  readonly provider: string;
   readonly model: ModelName;
   /** Model input size, px. RGB frames handed to the engine must have exactly this size. */
   readonly inputWidth: number;
@@ -90,7 +95,7 @@ export interface TemporalConfig {
   readonly memoryWeight?: number;
   /** Weight of the current frame in `ema`, (0, 1]. */
   readonly emaAlpha?: number;
-  /** Read implementation: auto = fused kernel on wasm/cpu, tensor ops elsewhere. */
+  /** Read implementation: auto = fused kernel where outputs are in CPU memory (wasm, cpu, ort-*), tensor ops elsewhere. */
   readonly implementation?: 'auto' | 'fused' | 'tensor';
   /** Fusion head weights for attention-learned; default <project>/models/temporal-fusion.json. */
   readonly headPath?: string;
@@ -121,6 +126,8 @@ export interface EngineOptions {
    * 2..maxBatch are built and checked at load.
    */
   readonly maxBatch?: number;
+  /** ONNX Runtime intra-op threads on the CPU provider (default 1: the worker pool is the parallelism; 0 = one per core). */
+  readonly ortThreads?: number;
   /**
    * Segment each session's frames on a crop around where its last mask found people
    * (src/roi/roiTracker.ts, defaults DEFAULT_ROI), or the whole picture every frame when
@@ -141,6 +148,8 @@ export interface BackendAttempt {
   readonly ok: boolean;
   /** Why it was not usable (absent when ok). */
   readonly reason?: string;
+  /** Not tried at all ('auto' skips GPU providers where no GPU device exists). */
+  readonly skipped?: boolean;
 }
 
 /** A frame handed to inference: a decoded I420 picture (converted on the engine's thread) or model-input RGB. */
@@ -181,6 +190,8 @@ export interface InferenceMemory {
   readonly numBytes: number;
   /** Temporal memory (ring buffers) of the open sessions, bytes. */
   readonly temporalBytes: number;
+  /** ONNX Runtime sessions open (the backbone's; 0 on TF.js backends and after close). */
+  readonly nativeSessions: number;
   readonly sessions: number;
 }
 

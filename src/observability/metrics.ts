@@ -71,7 +71,8 @@ export type AccessDeniedReason = (typeof ACCESS_DENIED_REASONS)[number];
 /** Unusual things seen in a video stream (the pipeline recovers from each; these show they happened). */
 export const MEDIA_EVENTS = ['ssrc_change', 'resolution_change', 'timestamp_jump', 'sequence_jump', 'unknown_payload_type'] as const;
 export type MediaEvent = (typeof MEDIA_EVENTS)[number];
-export const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export { BACKENDS } from '../inference/types.js';
+import { BACKENDS } from '../inference/types.js';
 /** Statistics of the event-loop lag gauge. */
 export const EVENT_LOOP_STATS = ['p50', 'p99', 'max'] as const;
 export type EventLoopStat = (typeof EVENT_LOOP_STATS)[number];
@@ -121,7 +122,7 @@ export const METRIC_CATALOG: readonly MetricDoc[] = [
   { name: 'maskstream_signaling_errors_total', type: 'counter', labels: { code: ERROR_CODES }, help: 'WebSocket signaling error messages sent to clients, by error code.' },
   { name: 'maskstream_media_events_total', type: 'counter', labels: { event: MEDIA_EVENTS }, help: 'Stream changes and anomalies the ingest recovered from: SSRC change, resolution change, RTP timestamp jump (> 5 s), sequence jump (resync), packets of an unknown payload type.' },
   { name: 'maskstream_inference_worker_restarts_total', type: 'counter', labels: {}, help: 'Inference workers replaced after a crash.' },
-  { name: 'maskstream_backend_info', type: 'gauge', labels: { backend: BACKENDS, model: MODELS }, help: 'Inference backend and model in use (value 1).' },
+  { name: 'maskstream_backend_info', type: 'gauge', labels: { backend: BACKENDS, model: MODELS }, help: 'Inference backend (ort-* = ONNX Runtime with that execution provider; the rest TF.js backends) and model in use (value 1).' },
 ];
 
 function doc(name: string): MetricDoc {

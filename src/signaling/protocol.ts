@@ -64,7 +64,7 @@ export type ClientMessage =
   | { type: 'bye' };
 
 export type ServerMessage =
-  | { type: 'answer'; sessionId: string; sdp: string; model: string; backend: string; maskWidth: number; maskHeight: number }
+  | { type: 'answer'; sessionId: string; sdp: string; model: string; backend: string; provider: string; maskWidth: number; maskHeight: number }
   | { type: 'error'; code: ErrorCode; message: string; retryAfterMs?: number }
   | { type: 'bye'; reason: ByeReason };
 

@@ -173,7 +173,7 @@ export class WsSignaling {
             (sdp) => {
               if (s.closed) return;
               const info = this.deps.engineInfo;
-              send({ type: 'answer', sessionId: s.id, sdp, model: info.model, backend: info.backend, maskWidth: info.maskWidth, maskHeight: info.maskHeight });
+              send({ type: 'answer', sessionId: s.id, sdp, model: info.model, backend: info.backend, provider: info.provider, maskWidth: info.maskWidth, maskHeight: info.maskHeight });
             },
             (e: Error) => {
               if (e instanceof UnsupportedOfferError) {

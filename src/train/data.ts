@@ -8,10 +8,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
-import * as tf from '@tensorflow/tfjs';
 import { projectRoot } from '../paths.js';
 import { GENERATOR_VERSION } from '../quality/clips/build.js';
-import { Backbone } from '../inference/backbone.js';
+import type { Backbone } from '../inference/backbone.js';
 import { i420ToRgb } from '../decode/yuvToRgb.js';
 import { areaDownsample } from '../decode/resizeMask.js';
 import { RoiTracker, type RoiOptions } from '../roi/roiTracker.js';
@@ -50,15 +49,11 @@ export function clipToSamples(clip: QualityClip, backbone: Backbone, roi: RoiOpt
     const pic = clip.frames[i]!;
     const box = tracker?.next(pic.width, pic.height) ?? null;
     const rgb = i420ToRgb(box ? cropI420(pic, box) : pic, iw, ih).data;
-    const { logits, features } = backbone.run(rgb);
-    try {
-      let f = { rgb, logits: logits.dataSync() as Float32Array, features: features.dataSync() as Float32Array };
-      if (box) f = uncropOutputs(f, backbone.info, box);
-      if (tracker) tracker.update(Uint8Array.from(f.logits, (l) => Math.round(255 / (1 + Math.exp(-l)))), mw, mh, pic.width, pic.height, box !== null);
-      frames.push({ ...f, gt: areaDownsample(clip.gt[i]!, clip.width, clip.height, mw, mh) });
-    } finally {
-      tf.dispose([logits, features]);
-    }
+    const { logits, features } = backbone.runBatch([rgb])[0]!;
+    let f = { rgb, logits, features };
+    if (box) f = uncropOutputs(f, backbone.info, box);
+    if (tracker) tracker.update(Uint8Array.from(f.logits, (l) => Math.round(255 / (1 + Math.exp(-l)))), mw, mh, pic.width, pic.height, box !== null);
+    frames.push({ ...f, gt: areaDownsample(clip.gt[i]!, clip.width, clip.height, mw, mh) });
   }
   return { name: clip.name, description: clip.description, frames };
 }

@@ -15,7 +15,7 @@ import path from 'node:path';
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../inference/backend.js';
-import { Backbone } from '../inference/backbone.js';
+import { TfjsBackbone } from '../inference/tfjsBackbone.js';
 import type { ModelName } from '../inference/types.js';
 import { projectRoot } from '../paths.js';
 import { TEMPORAL_DEFAULTS } from '../temporal/factory.js';
@@ -60,7 +60,9 @@ async function main(): Promise<void> {
   };
   const log = (m: string) => console.error(`train: ${m}`);
   const { backend } = await selectBackend('wasm');
-  const backbone = await Backbone.load(model);
+  // The training set is made with the TF.js graph (what the committed head was trained on; the
+  // ONNX translation the server runs agrees within the translation test's tolerance).
+  const backbone = await TfjsBackbone.load(model, { backend });
   const b = backbone.info;
   log(`backbone ${model} (${b.inputWidth}×${b.inputHeight}, features ${b.featureShape.join('×')}) frozen on ${backend}; ${clips} clips × ${frames} frames, seed ${seed}`);
   const weightsKey = createHash('sha256').update(readFileSync(ModelStore.open().verifiedPath(`${model}.bin`))).digest('hex');

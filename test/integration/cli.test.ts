@@ -26,7 +26,10 @@ interface Run {
 /** Runs `node maskstream.js …args` to completion (asynchronously: mocha's timeout keeps working). */
 function run(...args: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: projectRoot(), env: { ...process.env, MASKSTREAM_BACKEND: 'wasm' } });
+    // The CLI's own defaults (backend auto: ONNX Runtime on this CPU), whatever the caller's environment says.
+    const env = { ...process.env };
+    delete env['MASKSTREAM_BACKEND'];
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: projectRoot(), env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -73,8 +76,8 @@ describe('maskstream segment / eval (CLI in a child process)', function () {
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.equal('');
     // The default temporal mode and ring size come from the one config module, not from this test.
-    const head = new RegExp(`maskstream segment: 8 frames 160×120 → .* \\(model meet, backend wasm, temporal ${DEFAULTS.temporal}, ring ${DEFAULTS.ringSize}\\): [\\d.]+ ms/frame segmenting`);
-    expect(r.stderr).to.match(head);
+    const head = new RegExp(`maskstream segment: 8 frames 160×120 → .* \\(model meet, backend ort-cpu: onnxruntime-node [\\d.]+ CPUExecutionProvider, 1 thread, temporal ${DEFAULTS.temporal}, ring ${DEFAULTS.ringSize}\\): [\\d.]+ ms/frame segmenting`);
+    expect(r.stderr, r.stderr).to.match(head);
     console.log(`      ${r.stderr.trim().split('\n').at(-1)}`);
     const files = readdirSync(out).sort();
     expect(files).to.deep.equal(Array.from({ length: FRAMES }, (_, i) => `${String(i).padStart(6, '0')}.png`));

@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../inference/backend.js';
 import { ModelStore } from '../../inference/modelStore.js';
 import { projectRoot } from '../../paths.js';
-import type { BackendName } from '../../inference/types.js';
+import type { TfBackendName } from '../../inference/types.js';
 import { sha256Hex } from './imageIo.js';
 
 /** The matting model could not be loaded or returned something unexpected. */
@@ -89,10 +89,10 @@ export class RvmMatter {
    * Loads RVM. `backend`: the tf backend to select first (default 'wasm'), or 'current' to keep
    * whatever the caller already selected in this thread.
    */
-  static async load(opts: { store?: ModelStore; backend?: BackendName | 'current' } = {}): Promise<RvmMatter> {
+  static async load(opts: { store?: ModelStore; backend?: TfBackendName | 'current' } = {}): Promise<RvmMatter> {
     const store = opts.store ?? ModelStore.open();
     const { json, weights, sha } = RvmMatter.readFiles(store);
-    if ((opts.backend ?? 'wasm') !== 'current') await selectBackend((opts.backend ?? 'wasm') as BackendName);
+    if ((opts.backend ?? 'wasm') !== 'current') await selectBackend((opts.backend ?? 'wasm') as TfBackendName);
     if (json.weightsManifest?.length !== 1) throw new MattingError(`rvm.json has ${json.weightsManifest?.length} weight groups; expected exactly 1 (rvm.bin)`);
     const model = await tf.loadGraphModel(
       tf.io.fromMemory({

@@ -43,7 +43,7 @@ export interface AttentionStageOptions {
   readonly memoryWeight: number;
   /** Optional key projection [c, c'] (row-major), applied before normalisation. */
   readonly projection?: { readonly matrix: Float32Array; readonly outChannels: number };
-  /** 'auto' = fused kernel on wasm/cpu, tensor ops on other backends. */
+  /** 'auto' = fused kernel on CPU backends (wasm, cpu, ort-*), tensor ops on the TF.js native ones. */
   readonly implementation: 'auto' | 'fused' | 'tensor';
   /** The learned fusion (attention-learned); absent = the non-parametric rule. */
   readonly head?: FusionHead;
@@ -141,7 +141,8 @@ export class AttentionTemporal implements TemporalStage {
       this.keyChannels = outChannels;
     }
     const g = { h, w, c: this.keyChannels, stride: this.stride };
-    const useFused = opts.implementation === 'fused' || (opts.implementation === 'auto' && (backend === 'wasm' || backend === 'cpu'));
+    // ONNX Runtime (ort-*) hands the backbone's outputs back in CPU memory, like wasm/cpu.
+    const useFused = opts.implementation === 'fused' || (opts.implementation === 'auto' && (backend === 'wasm' || backend === 'cpu' || backend.startsWith('ort-')));
     if (useFused) this.fused = new FusedAttention(opts.params, g);
     else this.tensor = new TensorAttention(opts.params, g);
     this.arrayPath = !!this.fused && !this.projection && (!opts.head || opts.head.supportsArrays(this.H, this.W)) && !opts.tensorFusion;

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
-import { AUTO_ORDER, BackendUnavailableError, selectBackend } from '../../../src/inference/backend.js';
+import { TF_AUTO_ORDER, BackendUnavailableError, selectBackend } from '../../../src/inference/backend.js';
 
-describe('inference/backend selectBackend', () => {
+describe('inference/backend selectBackend (TF.js backends, for TF.js models: RVM, training, tests)', () => {
   after(async () => {
     // Leave the thread on wasm for the test files that follow.
     await selectBackend('wasm');
@@ -12,7 +12,7 @@ describe('inference/backend selectBackend', () => {
     const sel = await selectBackend('auto');
     expect(sel.backend).to.equal('wasm');
     expect(tf.getBackend()).to.equal('wasm');
-    expect(sel.attempts.map((a) => a.backend)).to.deep.equal(AUTO_ORDER.slice(0, 3));
+    expect(sel.attempts.map((a) => a.backend)).to.deep.equal(TF_AUTO_ORDER.slice(0, 3));
     const gpu = sel.attempts[0]!;
     expect(gpu.ok).to.equal(false);
     // Not installed (npm dropped the optional package when its libtensorflow download failed) or

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { BatchGraphError, withBatchSize } from '../../../src/inference/batchGraph.js';
 import { ModelStore } from '../../../src/inference/modelStore.js';
-import { Backbone } from '../../../src/inference/backbone.js';
+import { TfjsBackbone } from '../../../src/inference/tfjsBackbone.js';
 import { BatchSessionError, SegmentationEngine } from '../../../src/inference/engine.js';
 import { selectBackend } from '../../../src/inference/backend.js';
 import { grey, portrait, score } from './portrait.js';
@@ -34,49 +34,39 @@ describe('inference batching', function () {
     });
   });
 
-  describe('Backbone.runBatch', () => {
-    let bb: Backbone;
+  describe('TfjsBackbone.runBatch', () => {
+    let bb: TfjsBackbone;
     before(async () => {
-      bb = await Backbone.load('meet', { maxBatch: 3 });
+      bb = await TfjsBackbone.load('meet', { maxBatch: 3 });
     });
     after(() => bb?.dispose());
 
-    it('gives each frame of a batch what a single run gives it, and leaves only the returned tensors', () => {
+    it('gives each frame of a batch what a single run gives it, and leaves no tensor behind', () => {
       expect(bb.batchSupport).to.deep.equal({ maxBatch: 3, graphSizes: [2, 3] });
       const img = portrait(256, 144, 0.75);
       const frames = [img.rgb, grey(256, 144), grey(256, 144, 40)];
-      const singles = frames.map((f) => {
-        const o = bb.run(f);
-        const out = { logits: o.logits.dataSync().slice(), features: o.features.dataSync().slice() };
-        o.logits.dispose();
-        o.features.dispose();
-        return out;
-      });
+      const singles = frames.map((f) => bb.run(f));
       const base = tf.memory().numTensors;
       const outs = bb.runBatch(frames);
-      expect(tf.memory().numTensors - base, 'two tensors per frame').to.equal(6);
+      expect(tf.memory().numTensors).to.equal(base);
       outs.forEach((o, i) => {
-        expect(o.logits.shape).to.deep.equal([144, 256, 1]);
-        expect(o.features.shape).to.deep.equal([18, 32, 24]);
-        const l = o.logits.dataSync();
-        const f = o.features.dataSync();
+        expect(o.logits.length).to.equal(144 * 256);
+        expect(o.features.length).to.equal(18 * 32 * 24);
+        const l = o.logits;
+        const f = o.features;
         let d = 0;
         for (let j = 0; j < l.length; j++) d = Math.max(d, Math.abs(l[j]! - singles[i]!.logits[j]!));
         for (let j = 0; j < f.length; j++) d = Math.max(d, Math.abs(f[j]! - singles[i]!.features[j]!));
         expect(d, `frame ${i}`).to.be.below(1e-4);
-        o.logits.dispose();
-        o.features.dispose();
+        // A different frame really gives a different output (the comparison can fail).
+        if (i > 0) expect(l.some((v, j) => v !== outs[0]!.logits[j])).to.equal(true);
       });
-      expect(tf.memory().numTensors).to.equal(base);
     });
 
     it('runs a batch larger than its variants back to back', () => {
       const outs = bb.runBatch([grey(256, 144), grey(256, 144), grey(256, 144), grey(256, 144)]);
       expect(outs).to.have.length(4);
-      for (const o of outs) {
-        o.logits.dispose();
-        o.features.dispose();
-      }
+      for (const o of outs) expect(o.logits.length).to.equal(144 * 256);
     });
   });
 

@@ -3,6 +3,9 @@ import * as tf from '@tensorflow/tfjs';
 import { EngineClosedError, SegmentationEngine, UnknownSessionError, DuplicateSessionError } from '../../../src/inference/engine.js';
 import { TemporalConfigError } from '../../../src/temporal/temporalStage.js';
 import { grey, portrait, score } from './portrait.js';
+import { openOrtSessions } from '../../../src/inference/onnx/ortSession.js';
+import { rgbToI420 } from '../../../src/decode/yuvToRgb.js';
+import { DEFAULT_ROI } from '../../../src/roi/roiTracker.js';
 
 describe('inference/engine SegmentationEngine', () => {
   const RING = 4;
@@ -17,7 +20,8 @@ describe('inference/engine SegmentationEngine', () => {
 
   it('describes itself', () => {
     expect(engine.info).to.deep.equal({
-      backend: 'wasm',
+      backend: 'ort-cpu',
+      provider: 'onnxruntime-node 1.30.0 CPUExecutionProvider, 1 thread',
       model: 'meet',
       inputWidth: 256,
       inputHeight: 144,
@@ -26,7 +30,7 @@ describe('inference/engine SegmentationEngine', () => {
       featureNode: 'add_5__xeno_compat__1',
       featureShape: [18, 32, 24],
     });
-    expect(engine.backendAttempts.at(-1)).to.deep.equal({ backend: 'wasm', ok: true });
+    expect(engine.backendAttempts.at(-1)).to.deep.equal({ backend: 'ort-cpu', ok: true });
   });
 
   it('turns a portrait into an 8-bit mask of the person at mask resolution', () => {
@@ -113,5 +117,21 @@ describe('inference/engine SegmentationEngine', () => {
     expect(tf.memory().numTensors).to.equal(before);
     expect(() => e.openSession('y')).to.throw(EngineClosedError);
     expect(e.closeSession('x')).to.equal(false);
+  });
+
+  it('close() on ONNX Runtime frees the native session and leaves no tensor', async () => {
+    const before = { tensors: tf.memory().numTensors, sessions: openOrtSessions() };
+    const e = await SegmentationEngine.create({ model: 'meet', backend: 'ort-cpu', temporal: { mode: 'attention-fine', ringSize: 1 }, roi: DEFAULT_ROI });
+    expect(e.memory().nativeSessions).to.equal(before.sessions + 1);
+    e.openSession('x');
+    for (let i = 0; i < 3; i++) {
+      const img = portrait(256, 144, 0.6 + 0.1 * i);
+      const { rgb, roi, luma } = e.prepare('x', rgbToI420(img.rgb, 256, 144));
+      e.process('x', rgb, roi, luma);
+    }
+    e.close();
+    e.close();
+    expect(openOrtSessions()).to.equal(before.sessions);
+    expect(tf.memory().numTensors).to.equal(before.tensors);
   });
 });

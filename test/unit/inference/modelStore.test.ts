@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Backbone } from '../../../src/inference/backbone.js';
+import { TfjsBackbone } from '../../../src/inference/tfjsBackbone.js';
 import { selectBackend } from '../../../src/inference/backend.js';
 import { ManifestError, ModelIntegrityError, ModelStore } from '../../../src/inference/modelStore.js';
 import { projectRoot } from '../../../src/paths.js';
@@ -48,7 +48,7 @@ describe('inference/modelStore ModelStore', () => {
     expect(e.message).to.match(/sha256 [0-9a-f]{64}, expected 7fd81c93/);
     expect(e.message).to.include('npm install');
     // And through the real loader.
-    const e2 = await rejection(Backbone.load('meet', { store }));
+    const e2 = await rejection(TfjsBackbone.load('meet', { store }));
     expect(e2).to.be.instanceOf(ModelIntegrityError);
   });
 
