@@ -1,7 +1,8 @@
 /**
  * Load benchmark: `npm run bench:load -- [--backend auto|tensorflow-gpu|…] [--model meet|selfie] --streams 2 --seconds 30 --resolution 640x480 --fps 30
  * [--temporal attention] [--workers 0] [--max-batch 0] [--batch-window-ms 4] [--warmup 5]
- * [--baseline naive|none] [--ceiling yes|no] [--clip synth|vtest] [--sample-every 1] [--label x]`
+ * [--baseline naive|none] [--ceiling yes|no] [--clip synth|vtest] [--sample-every 1] [--label x]
+ * [--encoder ffmpeg|webcodecs] [--capacity-fps 28] [--capacity-p99-ms 80]`
  *
  * Each scenario runs in a fresh child process (so RSS, heap and JIT state never carry over from
  * one scenario to the next) that starts the real server (its event loop is that process's main
@@ -65,6 +66,8 @@ interface Options {
   readonly sampleEvery: number;
   readonly label: string;
   readonly out: string;
+  /** Publishers' live VP8 encoder. */
+  readonly encoder: 'ffmpeg' | 'webcodecs';
   /** Capacity: every stream at ≥ this many fps … */
   readonly capacityFps: number;
   /** … with server p99 ≤ this, ms. */
@@ -82,7 +85,7 @@ function parseArgs(argv: readonly string[]): Options {
     if (eq > 0) a.set(k.slice(2, eq), k.slice(eq + 1));
     else a.set(k.slice(2), argv[++i] ?? '');
   }
-  const known = ['backend', 'model', 'streams', 'seconds', 'warmup', 'resolution', 'fps', 'temporal', 'workers', 'max-batch', 'batch-window-ms', 'baseline', 'ceiling', 'clip', 'bitrate', 'sample-every', 'label', 'out', 'naive-max-waiting', 'capacity-fps', 'capacity-p99-ms'];
+  const known = ['backend', 'model', 'streams', 'seconds', 'warmup', 'resolution', 'fps', 'temporal', 'workers', 'max-batch', 'batch-window-ms', 'baseline', 'ceiling', 'clip', 'bitrate', 'sample-every', 'label', 'out', 'naive-max-waiting', 'capacity-fps', 'capacity-p99-ms', 'encoder'];
   for (const k of a.keys()) if (!known.includes(k)) throw new UsageError(`unknown flag --${k} (known: ${known.map((x) => '--' + x).join(' ')})`);
   const num = (k: string, def: number, min: number, max: number) => {
     const v = a.has(k) ? Number(a.get(k)) : def;
@@ -101,6 +104,8 @@ function parseArgs(argv: readonly string[]): Options {
   if (!(MODELS as readonly string[]).includes(model)) throw new UsageError(`--model must be one of ${MODELS.join(', ')}`);
   const baseline = a.get('baseline') ?? 'naive';
   if (baseline !== 'naive' && baseline !== 'none') throw new UsageError('--baseline must be naive or none');
+  const encoder = a.get('encoder') ?? 'ffmpeg';
+  if (encoder !== 'ffmpeg' && encoder !== 'webcodecs') throw new UsageError('--encoder must be ffmpeg or webcodecs');
   const clip = a.get('clip') ?? 'synth';
   if (clip !== 'synth' && clip !== 'vtest') throw new UsageError('--clip must be synth or vtest');
   return {
@@ -122,6 +127,7 @@ function parseArgs(argv: readonly string[]): Options {
     bitrate: num('bitrate', 800_000, 50_000, 20_000_000),
     sampleEvery: num('sample-every', 1, 1, 600),
     label: a.get('label') ?? '',
+    encoder: encoder as Options['encoder'],
     capacityFps: num('capacity-fps', 28, 1, 120),
     capacityP99Ms: num('capacity-p99-ms', 80, 1, 10_000),
     out: a.get('out') ?? path.join(projectRoot(), 'artifacts', 'bench-load'),
@@ -247,7 +253,7 @@ async function runScenario(o: Options, spec: ScenarioSpec, clipPath: string): Pr
         });
         child.on('exit', (code) => (results[i] ? resolve() : reject(new Error(`publisher ${i + 1} exited with code ${code} before reporting`))));
       }));
-      const cfg: ToPublisher = { type: 'config', url: server.url, clipPath, fps: o.fps, totalFrames: warmupFrames + measuredFrames, warmupFrames, bitrate: o.bitrate };
+      const cfg: ToPublisher = { type: 'config', url: server.url, clipPath, fps: o.fps, totalFrames: warmupFrames + measuredFrames, warmupFrames, bitrate: o.bitrate, encoder: o.encoder };
       child.send(cfg);
     }
     // Unhandled until awaited below; attach no-op catches so an early failure is reported once.

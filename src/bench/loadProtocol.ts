@@ -17,6 +17,8 @@ export interface PublisherConfig {
   readonly warmupFrames: number;
   /** VP8 target bitrate, bit/s. */
   readonly bitrate: number;
+  /** Live VP8 encoder: libvpx in an ffmpeg child (default), or WebCodecs (@napi-rs/webcodecs; machines without ffmpeg). */
+  readonly encoder: 'ffmpeg' | 'webcodecs';
   /**
    * If set, send the masks received so far as a `progress` message this often, ms (they are then
    * not repeated in `result`); long runs (the soak) use it to watch the stream over time.

@@ -81,8 +81,9 @@ async function main(): Promise<void> {
   const pub = new WeriftPublisher({
     url: config.url,
     codec: 'vp8',
-    // libvpx realtime in an ffmpeg child, ≈ 2 ms a frame like a browser's encoder (see ffmpegEncoder.ts).
-    encoder: 'ffmpeg',
+    // libvpx realtime in an ffmpeg child, ≈ 2 ms a frame like a browser's encoder (see
+    // ffmpegEncoder.ts); WebCodecs where the machine has no ffmpeg (the GPU check).
+    encoder: config.encoder,
     frames,
     fps: config.fps,
     bitrate: config.bitrate,

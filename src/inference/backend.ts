@@ -111,7 +111,9 @@ export async function openBackbone(pref: 'auto' | BackendName, model: ModelName,
         attempts.push({ backend: name, ok: false, reason: ortReason(e) });
         continue;
       }
-      // The temporal stages' occasional tensor op runs on tf's plain CPU backend.
+      // The temporal stages' occasional tensor op runs on tf's plain CPU backend. Production
+      // mode: no per-op debug checks, and no "install tfjs-node" banner on its first tensor.
+      tf.enableProdMode();
       if (!(await tf.setBackend('cpu'))) {
         backbone.dispose();
         throw new BackendUnavailableError('tf.setBackend("cpu") failed; reinstall @tensorflow/tfjs', attempts);
@@ -121,7 +123,8 @@ export async function openBackbone(pref: 'auto' | BackendName, model: ModelName,
     }
     const reason = await tryBackend(name as TfBackendName);
     if (reason !== undefined) {
-      attempts.push({ backend: name, ok: false, reason });
+      // An optional package that is simply absent was not tried (logged at debug, not as a failure).
+      attempts.push({ backend: name, ok: false, reason, ...(/ is not installed$/.test(reason) ? { skipped: true } : {}) });
       continue;
     }
     attempts.push({ backend: name, ok: true });

@@ -135,7 +135,7 @@ async function main(): Promise<void> {
         resolve();
       });
     }));
-    child.send({ type: 'config', url: server.url, clipPath, fps, totalFrames, warmupFrames: 0, bitrate: 800_000, progressEveryMs: 2000 } satisfies ToPublisher);
+    child.send({ type: 'config', url: server.url, clipPath, fps, totalFrames, warmupFrames: 0, bitrate: 800_000, encoder: 'ffmpeg', progressEveryMs: 2000 } satisfies ToPublisher);
   });
   await Promise.all(connected);
   const startEpoch = Date.now() + 300;

@@ -34,11 +34,22 @@ describe('Dockerfile (static)', () => {
   const stage = (n: string) => all.find((s) => s.name === n)!;
   const known = new Set(describeConfig().map((r) => r.env));
 
-  it('has build, cpu and gpu stages on the intended base images', () => {
-    expect(all.map((s) => s.name)).to.include.members(['build', 'cpu', 'gpu']);
+  it('has build, cpu and gpu stages on the intended base images, each running its backend', () => {
+    expect(all.map((s) => s.name)).to.include.members(['build', 'cpu', 'gpu', 'gpu-cuda', 'gpu-tf']);
     expect(stage('build').from).to.equal('node:20-bookworm');
     expect(stage('cpu').from).to.equal('node:20-bookworm-slim');
-    expect(stage('gpu').from).to.match(/^nvidia\/cuda:11\.2\.\d+-cudnn8-runtime-ubuntu20\.04$/);
+    // WebGPU needs only the driver (mounted by the container toolkit) and Debian's Vulkan loader.
+    expect(stage('gpu').from).to.equal('node:20-bookworm-slim');
+    expect(stage('gpu').lines.join('\n')).to.match(/apt-get install -y --no-install-recommends libvulkan1/);
+    // ONNX Runtime 1.30's CUDA provider is built for CUDA 12 and cuDNN 9.
+    expect(stage('gpu-cuda').from).to.match(/^nvidia\/cuda:12\.\d+\.\d+-cudnn-runtime-ubuntu22\.04$/);
+    expect(stage('gpu-tf').from).to.match(/^nvidia\/cuda:11\.2\.\d+-cudnn8-runtime-ubuntu20\.04$/);
+    const env = (n: string, k: string) => new RegExp(`${k}=(\\S+)`).exec(stage(n).lines.filter((l) => l.startsWith('ENV ')).join(' '))?.[1];
+    expect([env('cpu', 'MASKSTREAM_BACKEND'), env('gpu', 'MASKSTREAM_BACKEND'), env('gpu-cuda', 'MASKSTREAM_BACKEND'), env('gpu-tf', 'MASKSTREAM_BACKEND')]).to.deep.equal(['ort-cpu', 'ort-webgpu', 'ort-cuda', 'tensorflow-gpu']);
+    // Vulkan inside a container needs the driver's graphics capability, not only compute.
+    expect(env('gpu', 'NVIDIA_DRIVER_CAPABILITIES')!.split(',')).to.include('graphics');
+    // The CUDA provider is installed at build and checked to be there.
+    expect(stage('build-cuda').lines.join('\n')).to.match(/--onnxruntime-node-install=cuda12[\s\S]*libonnxruntime_providers_cuda\.so/);
   });
 
   it('copies only from earlier stages', () => {
@@ -50,7 +61,7 @@ describe('Dockerfile (static)', () => {
     });
   });
 
-  for (const name of ['cpu', 'gpu']) {
+  for (const name of ['cpu', 'gpu', 'gpu-cuda', 'gpu-tf']) {
     it(`runs the ${name} image as a non-root user with a /healthz HEALTHCHECK and the built CLI`, () => {
       const s = stage(name);
       const user = s.lines.filter((l) => l.startsWith('USER ')).at(-1);
