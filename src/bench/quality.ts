@@ -1,5 +1,5 @@
 /**
- * `npm run bench:quality -- [--clips a,b] [--variants v1,v2 (or v1;v2)] [--json out.json] [--no-vtest]
+ * `npm run bench:quality -- [--clips a,b] [--variants v1,v2 (or v1;v2)] [--json out.json] [--no-vtest] [--backend ort-cpu|wasm|…]
  *   [--head models/other-fusion.json] [--roi-options '{"refreshFrames":0}']`
  * [--candidate "attention-fine meet + roi"] (the variant the acceptance checks judge; default: the server's default)
  * [--extra-variants '[{"name":"fine C16","base":"attention-fine meet + roi","temporal":{"fineMemoryClamp":16}}]']
@@ -22,7 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { SegmentationEngine } from '../inference/engine.js';
 import { DEFAULT_ROI, type RoiOptions } from '../roi/roiTracker.js';
-import type { ModelName, TemporalConfig } from '../inference/types.js';
+import { BACKENDS, type BackendName, type ModelName, type TemporalConfig } from '../inference/types.js';
 import type { TemporalStage } from '../temporal/temporalStage.js';
 import { OfflineSegmenter } from '../cli/segment.js';
 import { openY4m } from '../io/y4m.js';
@@ -121,10 +121,17 @@ function roiOptions(): RoiOptions {
 
 const log = (m: string) => process.stderr.write(`bench:quality: ${m}\n`);
 
+/** What runs the backbone: --backend, default the server's default (ONNX Runtime on this CPU). */
+function backendArg(): 'auto' | BackendName {
+  const b = arg('backend') ?? 'ort-cpu';
+  if (b !== 'auto' && !(BACKENDS as readonly string[]).includes(b)) throw new Error(`--backend must be auto or one of ${BACKENDS.join(', ')}`);
+  return b as 'auto' | BackendName;
+}
+
 async function runVariant(v: Variant, clips: readonly QualityClip[], vtest: string | undefined, splitTE = false): Promise<VariantResult> {
   let bound: TruthMemoryStage | undefined;
   const engine = await SegmentationEngine.create({
-    model: v.model, backend: 'wasm', temporal: v.temporal, roi: v.roi ? roiOptions() : false,
+    model: v.model, backend: backendArg(), temporal: v.temporal, roi: v.roi ? roiOptions() : false,
     ...(v.bound ? { wrapStage: (s: TemporalStage) => (bound = new TruthMemoryStage(s, v.bound!)) } : {}),
   });
   const results: ClipResult[] = [];
@@ -371,9 +378,9 @@ async function main(): Promise<void> {
   const cand = arg('candidate') ?? 'attention-fine meet + roi';
   for (const v of variants) results.push(await runVariant(v, clips, vtest, v.name === cand || v.name === 'per-frame meet' || v.bound !== undefined));
   const out = [
-    `maskstream quality benchmark: ${clips.length} clips × ${clips[0]?.frames.length ?? 0} frames at ${clips[0]?.width}×${clips[0]?.height}, VP8 round trip before segmentation, wasm backend; ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`,
+    `maskstream quality benchmark: ${clips.length} clips × ${clips[0]?.frames.length ?? 0} frames at ${clips[0]?.width}×${clips[0]?.height}, VP8 round trip before segmentation, backend ${backendArg()}; ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`,
     '',
-    'Summary (moving = the clips of kind "moving", static = near-static; TE = share of pixels whose predicted label flips while the truth does not; costs are ms per frame on wasm, median (and p95) over every frame of every clip):',
+    'Summary (moving = the clips of kind "moving", static = near-static; TE = share of pixels whose predicted label flips while the truth does not; costs are ms per frame on the backend above, median (and p95) over every frame of every clip):',
     '',
     ...summary(results),
     '',
