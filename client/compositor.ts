@@ -1,16 +1,19 @@
 /**
  * Canvas2D compositing of a camera frame with its mask.
  *
- * The mask arrives at model resolution (e.g. 256×144). It is written once into a small
- * canvas as the alpha channel and scaled up by drawImage with image smoothing, which gives
- * soft, interpolated edges for free; globalCompositeOperation 'destination-in' then cuts the
- * person out of the frame, and the cut-out is drawn over the chosen background.
+ * The mask arrives at model resolution (e.g. 256×144) over the whole picture, plus, when the
+ * server segmented crops, each crop's mask at the model's resolution over its box (detail
+ * layers). composeMask (the same function `maskstream segment` and `bench:quality` use) draws
+ * them at the picture's size, once per mask, into a canvas as the alpha channel;
+ * globalCompositeOperation 'destination-in' then cuts the person out of the frame, and the
+ * cut-out is drawn over the chosen background.
  */
 
 import type { Effect } from './params.js';
 import type { PlayoutPick } from './playout.js';
 import type { ReceivedMask } from './maskReceiver.js';
 import { drawBackground } from './background.js';
+import { composeMask } from '../src/egress/maskCompose.js';
 
 /** Tint of the mask in the `none` effect (RGB; alpha comes from the mask). */
 const TINT: readonly [number, number, number] = [40, 220, 140];
@@ -33,6 +36,8 @@ export class Compositor {
   private mask = canvas2d(1, 1);
   private maskPixels: ImageData | undefined;
   private maskShown: ReceivedMask | undefined;
+  /** The last composed mask, picture size (reused). */
+  private composed: Uint8Array | undefined;
   private person = canvas2d(1, 1);
   private blurred = canvas2d(1, 1);
   private background: HTMLCanvasElement | undefined;
@@ -58,7 +63,7 @@ export class Compositor {
       ctx.drawImage(frame.bitmap, 0, 0, w, h);
       return;
     }
-    this.uploadMask(mask);
+    this.uploadMask(mask, w, h);
     if (this.effect === 'none') {
       ctx.drawImage(frame.bitmap, 0, 0, w, h);
       ctx.globalAlpha = 0.45;
@@ -102,11 +107,14 @@ export class Compositor {
     }
   }
 
-  /** Writes the mask's alpha (model resolution) into the small mask canvas, once per mask. */
-  private uploadMask(m: ReceivedMask): void {
+  /** The mask composed at the picture's size (whole-picture mask + detail layers) into the mask canvas, once per mask. */
+  private uploadMask(m: ReceivedMask, frameWidth: number, frameHeight: number): void {
     if (this.maskShown === m) return;
     this.maskShown = m;
-    const { width, height, alpha } = m.msg;
+    // The picture the server segmented (boxes are in its pixels); a v1 message: the frame's size.
+    const width = m.msg.pictureWidth ?? frameWidth;
+    const height = m.msg.pictureHeight ?? frameHeight;
+    const alpha = (this.composed = composeMask(m.msg, width, height, this.composed?.length === width * height ? this.composed : undefined));
     if (!this.maskPixels || this.maskPixels.width !== width || this.maskPixels.height !== height) {
       this.mask = canvas2d(width, height);
       this.maskPixels = new ImageData(width, height);

@@ -32,6 +32,10 @@ export class TruthMemoryStage implements TemporalStage {
     return this.inner.name;
   }
 
+  get usesLuma(): boolean {
+    return this.inner.usesLuma === true;
+  }
+
   openSession(): TemporalState {
     return this.inner.openSession();
   }

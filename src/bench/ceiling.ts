@@ -9,11 +9,17 @@
  * runs it in a child process so its memory never counts against the server's RSS).
  */
 import { pathToFileURL } from 'node:url';
-import { SegmentationEngine } from '../inference/engine.js';
+import { SegmentationEngine, type PreparedFrame } from '../inference/engine.js';
+import { wholePicture } from '../roi/roiTracker.js';
 import { i420Luma, i420ToRgb } from '../decode/yuvToRgb.js';
 import { generateClip } from '../testing/synthClip.js';
 import type { BackendName, ModelName, TemporalMode } from '../inference/types.js';
 import { summarize } from './stats.js';
+
+/** A frame of model-input RGB as one whole-picture view (what process() makes of it). */
+function whole(rgb: Uint8Array, luma: Uint8Array): PreparedFrame {
+  return { views: [{ rgb, view: { kind: 'whole', box: wholePicture(1, 1) } }], luma, ms: 0 };
+}
 
 export interface CeilingOptions {
   readonly model: ModelName;
@@ -75,7 +81,7 @@ export async function measureCeiling(o: CeilingOptions): Promise<CeilingResult> 
     const backbone: number[] = [];
     for (let i = 0; i < warm + o.frames; i++) {
       const t0 = performance.now();
-      const r = engine.process('ceiling', rgbs[i % rgbs.length]!, null, lumas[i % lumas.length]!);
+      const r = engine.process('ceiling', rgbs[i % rgbs.length]!, lumas[i % lumas.length]!);
       const dt = performance.now() - t0;
       if (i >= warm) {
         times.push(dt);
@@ -92,10 +98,10 @@ export async function measureCeiling(o: CeilingOptions): Promise<CeilingResult> 
       const la = lumas[i % lumas.length]!;
       const lb = lumas[(i + 7) % lumas.length]!;
       const t0 = performance.now();
-      engine.processBatch([{ id: 'ceiling', rgb: a, luma: la }, { id: 'other', rgb: b, luma: lb }]);
+      engine.processBatch([{ id: 'ceiling', frame: whole(a, la) }, { id: 'other', frame: whole(b, lb) }], false);
       const t1 = performance.now();
-      engine.process('ceiling', a, null, la);
-      engine.process('other', b, null, lb);
+      engine.process('ceiling', a, la);
+      engine.process('other', b, lb);
       const t2 = performance.now();
       if (i >= 5) {
         batched += t1 - t0;

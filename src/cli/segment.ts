@@ -11,10 +11,10 @@ import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULTS, describeConfig, loadConfig, roiOptionsOf } from '../config.js';
 import type { RoiOptions } from '../roi/roiTracker.js';
-import { resizeMaskBilinear } from '../decode/resizeMask.js';
 import type { I420Picture } from '../decode/types.js';
 import { SegmentationEngine } from '../inference/engine.js';
-import { TEMPORAL_MODES, type BackendName, type EngineInfo, type ModelName, type TemporalConfig, type TemporalMode } from '../inference/types.js';
+import { TEMPORAL_MODES, type BackendName, type EngineInfo, type ModelName, type SegmentResult, type TemporalConfig, type TemporalMode } from '../inference/types.js';
+import { composeMask } from '../egress/maskCompose.js';
 import { openY4m, Y4mFormatError } from '../io/y4m.js';
 import { writeGrayPng } from '../io/png.js';
 import { formatHelp, parseFlags, positiveIntFlag, type FlagSpec } from './flags.js';
@@ -49,7 +49,8 @@ const SESSION_ID = 'offline';
 
 /** Frames → full-size masks on one engine session. Not thread-safe; one clip per instance. */
 export class OfflineSegmenter {
-  private rgb: Uint8Array;
+  /** The engine's result for the most recent frame (detail layers, views), or null. */
+  lastResult: SegmentResult | null = null;
   private closed = false;
   private frameCount = 0;
   private sumMs = 0;
@@ -60,8 +61,6 @@ export class OfflineSegmenter {
     private readonly ownsEngine: boolean,
     private readonly sessionId: string,
   ) {
-    const { inputWidth, inputHeight } = engine.info;
-    this.rgb = new Uint8Array(inputWidth * inputHeight * 3);
     engine.openSession(sessionId);
   }
 
@@ -110,12 +109,14 @@ export class OfflineSegmenter {
     if (this.closed) throw new Error('the offline segmenter is closed');
     const t0 = performance.now();
     // The server's per-frame path: crop to the region of interest (if enabled) + RGB, then the engine.
-    const p = this.engine.prepare(this.sessionId, pic, this.rgb);
+    const frame = this.engine.prepare(this.sessionId, pic);
     const t1 = performance.now();
-    const r = this.engine.process(this.sessionId, p.rgb, p.roi, p.luma);
+    const r = this.engine.processBatch([{ id: this.sessionId, frame }])[0]!;
     const t2 = performance.now();
-    const mask = resizeMaskBilinear(r.mask, r.width, r.height, pic.width, pic.height);
+    // What the client shows: the whole-picture mask with the crops' detail layers over it.
+    const mask = composeMask({ width: r.width, height: r.height, alpha: r.mask, details: r.details ?? [] }, pic.width, pic.height);
     const t3 = performance.now();
+    this.lastResult = r;
     this.last = { preprocessMs: t1 - t0, inferenceMs: r.inferenceMs, temporalMs: r.temporalMs, roiMs: r.roiMs ?? 0, resizeMs: t3 - t2, totalMs: t3 - t0 };
     this.frameCount++;
     this.sumMs += t3 - t0;

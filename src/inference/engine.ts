@@ -15,8 +15,9 @@ import { ModelStore } from './modelStore.js';
 import type { BackendAttempt, BackendName, EngineInfo, EngineOptions, InferenceMemory, SegmentResult } from './types.js';
 import type { I420Picture } from '../decode/types.js';
 import { i420Luma, i420ToRgb } from '../decode/yuvToRgb.js';
-import { RoiTracker, validateRoiOptions, type RoiBox, type RoiOptions } from '../roi/roiTracker.js';
-import { cropI420, uncropOutputs } from '../roi/crop.js';
+import { coversPicture, RoiTracker, validateRoiOptions, wholePicture, type RoiBox, type RoiOptions, type RoiView } from '../roi/roiTracker.js';
+import { cropI420, detailLayer, mergeScratch, mergeViews, temporalCorrection, type MergeScratch } from '../roi/crop.js';
+import type { MaskDetail } from './types.js';
 
 /**
  * Batch size used when EngineOptions.maxBatch is 0 (auto), by backend. Accelerators and
@@ -41,44 +42,33 @@ export class BatchSessionError extends Error {
   override readonly name = 'BatchSessionError';
 }
 
-/** One frame of a cross-session batch: the session it belongs to and its model-input RGB. */
-export interface BatchItem {
-  readonly id: string;
+/** What the backbone runs on for one frame of a session: a view (crop or whole picture) as model input. */
+export interface PreparedView {
   /** inputWidth × inputHeight × 3 bytes. */
   readonly rgb: Uint8Array;
-  /**
-   * What prepare() cut `rgb` from: a crop or the whole picture (a box covering it). Absent/null
-   * (RGB made elsewhere): the whole picture, and the session's region of interest is not tracked.
-   */
-  readonly roi?: RoiBox | null;
-  /** Luma of the whole picture at the mask's size (prepare() makes it), for the temporal stage's pixel matching. */
-  readonly luma?: Uint8Array;
+  readonly view: RoiView;
 }
 
-/** A picture turned into model input by prepare(). */
+/** A picture turned into model input by prepare(): its views, and what the temporal stage reads of it. */
 export interface PreparedFrame {
-  /** inputWidth × inputHeight × 3 bytes. */
-  readonly rgb: Uint8Array;
-  /** What it was cut from: the session's crop, or a box covering the whole picture. */
-  readonly roi: RoiBox;
-  /** Luma of the whole picture at the mask's size (maskWidth × maskHeight bytes). */
-  readonly luma: Uint8Array;
-  /** Time of the crop + I420 → RGB (+ luma), ms. */
+  /** At least one; crops around people and/or the whole picture (the session's region-of-interest plan). */
+  readonly views: readonly PreparedView[];
+  /** Luma of the whole picture at the mask's size, when the temporal stage reads it (attention-fine). */
+  readonly luma?: Uint8Array;
+  /** Time of the crops + I420 → RGB (+ luma), ms. */
   readonly ms: number;
+}
+
+/** One frame of a cross-session batch: the session it belongs to and its prepared views. */
+export interface BatchItem {
+  readonly id: string;
+  readonly frame: PreparedFrame;
 }
 
 /** A session's state in the engine: its temporal memory and, when enabled, its region-of-interest tracker. */
 interface EngineSession {
   readonly temporal: TemporalState;
   readonly roi: RoiTracker | null;
-}
-
-function wholePicture(width: number, height: number): RoiBox {
-  return { x: 0, y: 0, width, height, pictureWidth: width, pictureHeight: height };
-}
-
-function coversPicture(b: RoiBox): boolean {
-  return b.x === 0 && b.y === 0 && b.width === b.pictureWidth && b.height === b.pictureHeight;
 }
 
 /** Tensor/memory counters of this thread's tf engine (subset of tf.MemoryInfo). */
@@ -188,19 +178,28 @@ export class SegmentationEngine {
   }
 
   /**
-   * A decoded picture of session `id` → model input: cut to the session's region of interest
-   * when the engine has one and the session's tracker has a box, else the whole picture. Hand
-   * the result to process()/processBatch() as { rgb, roi } for this same session.
+   * A decoded picture of session `id` → model input, in one pass over the picture: the views
+   * the session's region of interest plans (crops around each group of people, the whole
+   * picture when due; without region of interest, the whole picture), each cut and converted to
+   * model-size RGB, and the whole picture's luma at mask size when the temporal stage reads it.
+   * Hand the result to processBatch() for this same session.
    */
-  prepare(id: string, pic: I420Picture, out?: Uint8Array): PreparedFrame {
+  prepare(id: string, pic: I420Picture): PreparedFrame {
     this.assertOpen();
     const s = this.sessions.get(id);
     if (!s) throw new UnknownSessionError(`session "${id}" is not open in the inference engine; call openSession() first`);
     const t0 = performance.now();
-    const crop = s.roi?.next(pic.width, pic.height) ?? null;
-    const rgb = i420ToRgb(crop ? cropI420(pic, crop) : pic, this.info.inputWidth, this.info.inputHeight, out).data;
-    const luma = i420Luma(pic, this.info.maskWidth, this.info.maskHeight);
-    return { rgb, roi: crop ?? wholePicture(pic.width, pic.height), luma, ms: performance.now() - t0 };
+    const plan: RoiView[] = s.roi?.plan(pic.width, pic.height) ?? [{ kind: 'whole', box: wholePicture(pic.width, pic.height) }];
+    const { inputWidth: iw, inputHeight: ih } = this.info;
+    const views = plan.map((view) => ({ view, rgb: i420ToRgb(view.kind === 'whole' ? pic : cropI420(pic, view.box), iw, ih).data }));
+    const luma = this.stage.usesLuma ? i420Luma(pic, this.info.maskWidth, this.info.maskHeight) : undefined;
+    return { views, ...(luma ? { luma } : {}), ms: performance.now() - t0 };
+  }
+
+  /** One decoded picture of session `id`, start to end (prepare + processBatch of one): the CLI's and the naive path's entry. */
+  segment(id: string, pic: I420Picture): SegmentResult {
+    const frame = this.prepare(id, pic);
+    return { ...this.processBatch([{ id, frame }])[0]!, preprocessMs: frame.ms };
   }
 
   /** Frames of session `id` segmented on a crop and on the whole picture so far (null without region of interest). */
@@ -227,66 +226,75 @@ export class SegmentationEngine {
   }
 
   /**
-   * One frame of session `id`: rgb is inputWidth × inputHeight × 3 bytes; luma (prepare()'s) lets
-   * the attention-fine stage match pixels (without it, that stage passes the frame through).
-   * inferenceMs = normalise + backbone + outputs back in CPU memory; temporalMs = temporal stage
-   * + sigmoid × 255 to bytes.
+   * One frame of session `id` as model-input RGB made elsewhere (the whole picture; the session's
+   * region of interest is not tracked). luma: the whole picture at mask size, for attention-fine.
    */
-  process(id: string, rgb: Uint8Array, roi?: RoiBox | null, luma?: Uint8Array): SegmentResult {
-    return this.processBatch([{ id, rgb, roi, ...(luma ? { luma } : {}) }])[0]!;
+  process(id: string, rgb: Uint8Array, luma?: Uint8Array): SegmentResult {
+    const box = wholePicture(this.info.inputWidth, this.info.inputHeight);
+    return this.processBatch([{ id, frame: { views: [{ rgb, view: { kind: 'whole', box } }], ...(luma ? { luma } : {}), ms: 0 } }], false)[0]!;
   }
 
   /**
-   * Frames of different sessions through the backbone as one batch (Backbone.runBatch), then
-   * each through the temporal stage with its own session's state, in input order. Results are
-   * in input order too, so result i belongs to items[i].id. inferenceMs is the batch's backbone
-   * time (every frame waited for all of it) and batchSize says how many shared it.
+   * Frames of different sessions: every view of every frame through the backbone (one batch, in
+   * chunks of the backbone's largest batch), then each frame's views back on its whole picture,
+   * through the temporal stage with its own session's state, its region of interest updated,
+   * and the detail layers of its crops. Results in input order (result i belongs to items[i].id).
+   * inferenceMs is the whole batch's backbone time (every frame waited for all of it); batchSize
+   * says how many views shared it and views how many were this frame's.
+   * track = false: the views are not the session's plan (process()), so its tracker is left alone.
    */
-  processBatch(items: readonly BatchItem[]): SegmentResult[] {
+  processBatch(items: readonly BatchItem[], track = true): SegmentResult[] {
     this.assertOpen();
     const states: EngineSession[] = [];
     const seen = new Set<string>();
-    for (const { id } of items) {
+    for (const { id, frame } of items) {
       const state = this.sessions.get(id);
       if (!state) throw new UnknownSessionError(`session "${id}" is not open in the inference engine; call openSession() first`);
       if (seen.has(id)) throw new BatchSessionError(`session "${id}" appears twice in one batch; a session's frames must be processed one after another`);
+      if (frame.views.length === 0) throw new RangeError(`frame of session "${id}" has no views`);
       seen.add(id);
       states.push(state);
     }
+    const rgbs = items.flatMap((x) => x.frame.views.map((v) => v.rgb));
     const t0 = performance.now();
     // Synchronous on every backend: the outputs are in CPU memory when runBatch returns, so
     // inferenceMs is the real compute time, not the time to enqueue it.
-    const outs = this.backbone.runBatch(items.map((x) => x.rgb));
+    const outs: BackboneOutput[] = [];
+    const chunk = Math.max(1, this.backbone.batchSupport.maxBatch);
+    for (let i = 0; i < rgbs.length; i += chunk) outs.push(...this.backbone.runBatch(rgbs.slice(i, i + chunk)));
     const inferenceMs = performance.now() - t0;
-    return items.map((item, i) => this.finish(states[i]!, item, outs[i]!, inferenceMs, items.length));
+    let k = 0;
+    return items.map((item, i) => {
+      const mine = outs.slice(k, (k += item.frame.views.length));
+      return this.finish(states[i]!, item.frame, mine, inferenceMs, rgbs.length, track);
+    });
   }
 
   /** Whole-picture buffers of the region-of-interest path, reused frame after frame (one frame at a time per engine). */
-  private uncropScratch?: { logits: Float32Array; features: Float32Array; rgb: Uint8Array };
+  private scratch?: MergeScratch & { correction: Float32Array };
 
   /**
-   * One frame of a batch after the backbone: its output put back on the whole picture when it
-   * came from a crop (the time goes to roiMs), then fuse(). The temporal stage reads arrays;
-   * tensors of them are made only if it asks (its tensor path), and freed here.
+   * One frame after the backbone: its views back on the whole picture (the time goes to roiMs),
+   * the temporal stage, the region of interest's next plan, the crops' detail layers. The
+   * temporal stage reads arrays; tensors of them are made only if it asks (its tensor path), and
+   * freed here.
    */
-  private finish(session: EngineSession, item: BatchItem, out: BackboneOutput, inferenceMs: number, batchSize: number): SegmentResult {
-    const roi = session.roi && item.roi ? item.roi : null;
-    const t0 = performance.now();
-    let data = { logits: out.logits, features: out.features, rgb: item.rgb };
-    let roiMs = 0;
-    if (roi && !coversPicture(roi)) {
-      // A crop: its output back onto the whole picture's grids (background / zero features outside it).
-      const { maskWidth: W, maskHeight: H, featureShape: [h, w, c] } = this.info;
-      data = uncropOutputs(data, this.info, roi, (this.uncropScratch ??= { logits: new Float32Array(W * H), features: new Float32Array(h * w * c), rgb: new Uint8Array(item.rgb.length) }));
-      roiMs = performance.now() - t0;
-    }
+  private finish(session: EngineSession, frame: PreparedFrame, outs: readonly BackboneOutput[], inferenceMs: number, batchSize: number, track: boolean): SegmentResult {
     const { maskWidth: W, maskHeight: H, featureShape: [h, w, c] } = this.info;
+    const t0 = performance.now();
+    const views = frame.views;
+    const only = views.length === 1 && views[0]!.view.kind === 'whole' ? outs[0]! : undefined;
+    const scratch = (this.scratch ??= { ...mergeScratch(this.info), correction: new Float32Array(W * H) });
+    const data = only
+      ? { logits: only.logits, features: only.features, rgb: views[0]!.rgb }
+      : mergeViews(views.map((v, i) => ({ box: v.view.box, logits: outs[i]!.logits, features: outs[i]!.features, rgb: v.rgb })), this.info, scratch);
+    const t1 = performance.now();
     const made: tf.Tensor[] = [];
     let logits: tf.Tensor3D | undefined;
     let features: tf.Tensor3D | undefined;
     const input: TemporalInput = {
       rgb: data.rgb,
-      ...(item.luma ? { luma: item.luma } : {}),
+      ...(frame.luma ? { luma: frame.luma } : {}),
       logitsData: data.logits,
       featuresData: data.features,
       get logits(): tf.Tensor3D {
@@ -299,16 +307,42 @@ export class SegmentationEngine {
         return features;
       },
     };
+    let mask: Uint8Array;
+    let temporalMs: number;
     try {
-      return this.fuse(session, input, roi, inferenceMs, batchSize, roiMs);
+      ({ mask, temporalMs } = this.fuse(session.temporal, input));
     } finally {
       tf.dispose(made);
     }
+    const t2 = performance.now();
+    let details: MaskDetail[] | undefined;
+    const picture = views[0]!.view.box;
+    if (session.roi && track) {
+      session.roi.observe(data.logits, W, H, picture.pictureWidth, picture.pictureHeight, views.map((v) => v.view));
+      const crops = views.map((v, i) => ({ v, out: outs[i]! })).filter((x) => x.v.view.kind === 'crop');
+      if (crops.length) {
+        const correction = temporalCorrection(mask, data.logits, scratch.correction);
+        details = crops.map(({ v, out }) => ({ box: v.view.box, width: W, height: H, alpha: detailLayer(out.logits, v.view.box, W, H, correction, W, H) }));
+      }
+    }
+    const t3 = performance.now();
+    const crop = views.some((v) => v.view.kind === 'crop');
+    return {
+      mask,
+      width: W,
+      height: H,
+      inferenceMs,
+      temporalMs,
+      ...(session.roi && track ? { roiMs: t1 - t0 + (t3 - t2) } : {}),
+      region: crop ? 'crop' : 'whole',
+      views: views.length,
+      ...(batchSize > 1 ? { batchSize } : {}),
+      ...(details ? { details } : {}),
+    };
   }
 
-  /** Temporal stage, bytes, commit; then the region of interest for the next frame (its time goes to roiMs with the uncrop's). */
-  private fuse(session: EngineSession, input: TemporalInput, roi: RoiBox | null, inferenceMs: number, batchSize: number, roiMs: number): SegmentResult {
-    const state = session.temporal;
+  /** The temporal stage, then probability × 255 to bytes, committed to the session's memory. */
+  private fuse(state: TemporalState, input: TemporalInput): { mask: Uint8Array; temporalMs: number } {
     const t1 = performance.now();
     const direct = this.stage.processToArray?.(state, input);
     // Probability × 255 to bytes: a Uint8ClampedArray rounds to nearest and clamps to [0, 255].
@@ -332,14 +366,7 @@ export class SegmentationEngine {
     }
     const bytes = new Uint8Array(mask.buffer);
     this.stage.commit(state, bytes);
-    const t2 = performance.now();
-    if (session.roi && roi) {
-      const { maskWidth: W, maskHeight: H } = this.info;
-      if (session.roi.source === 'prediction') session.roi.updateFromLogits(input.logitsData!, W, H, roi.pictureWidth, roi.pictureHeight, !coversPicture(roi));
-      else session.roi.update(bytes, W, H, roi.pictureWidth, roi.pictureHeight, !coversPicture(roi));
-    }
-    const t3 = performance.now();
-    return { mask: bytes, width: this.info.maskWidth, height: this.info.maskHeight, inferenceMs, temporalMs: t2 - t1, ...(session.roi ? { roiMs: roiMs + (t3 - t2) } : {}), region: roi && !coversPicture(roi) ? 'crop' : 'whole', ...(batchSize > 1 ? { batchSize } : {}) };
+    return { mask: bytes, temporalMs: performance.now() - t1 };
   }
 
   /** Frees the session's ring buffer; false if it was not open. Safe after close(). */

@@ -8,7 +8,6 @@
  */
 import { SegmentationEngine, type EngineMemory } from './engine.js';
 import { unpackI420 } from './packedI420.js';
-import type { RoiBox } from '../roi/roiTracker.js';
 import type { BackendAttempt, EngineInfo, EngineOptions, InferenceInput, InferenceOutcome } from './types.js';
 import { InferenceWorkerClosedError } from './inferenceWorker.js';
 
@@ -121,20 +120,9 @@ export class NaiveInference {
       const started = performance.now();
       try {
         if (!this.engine.hasSession(job.sessionId)) this.engine.openSession(job.sessionId);
-        let rgb = job.input.rgb;
-        let roi: RoiBox | null = null;
-        let preprocessMs: number | undefined;
-        let luma: Uint8Array | undefined;
-        if (job.input.i420) {
-          // The same per-frame work as the pool's workers (crop to the region of interest + RGB).
-          const p = this.engine.prepare(job.sessionId, unpackI420(job.input.i420));
-          rgb = p.rgb;
-          roi = p.roi;
-          luma = p.luma;
-          preprocessMs = p.ms;
-        }
-        const result = this.engine.process(job.sessionId, rgb!, roi, luma);
-        job.resolve({ kind: 'mask', result: preprocessMs === undefined ? result : { ...result, preprocessMs }, queueMs: started - job.offeredMs, roundTripMs: performance.now() - started });
+        // The same per-frame work as the pool's workers (the region of interest's views + RGB, the engine).
+        const result = job.input.i420 ? this.engine.segment(job.sessionId, unpackI420(job.input.i420)) : this.engine.process(job.sessionId, job.input.rgb!);
+        job.resolve({ kind: 'mask', result, queueMs: started - job.offeredMs, roundTripMs: performance.now() - started });
       } catch (e) {
         job.reject(e as Error);
       }

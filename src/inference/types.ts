@@ -1,4 +1,4 @@
-import type { RoiOptions } from '../roi/roiTracker.js';
+import type { RoiBox, RoiOptions } from '../roi/roiTracker.js';
 import type { TemporalStage } from '../temporal/temporalStage.js';
 export type ModelName = 'meet' | 'selfie';
 /** Every backend, in one list (config validation, CLIs, metric labels). ort-* = ONNX Runtime with that execution provider; the rest are TF.js backends. */
@@ -29,6 +29,20 @@ export interface EngineInfo {
   readonly featureShape: readonly [number, number, number];
 }
 
+/**
+ * A crop's mask at the model's resolution over the crop (finer than the whole picture's grid),
+ * drawn by the client over the whole-picture mask inside `box` (src/egress/maskCodec.ts, v2).
+ */
+export interface MaskDetail {
+  /** Where it goes in the picture, picture px. */
+  readonly box: RoiBox;
+  /** Grid size, cells (the model's mask size). */
+  readonly width: number;
+  readonly height: number;
+  /** width × height bytes, probability × 255. */
+  readonly alpha: Uint8Array;
+}
+
 /** Result of one frame through backbone + temporal stage + mask encoding. */
 export interface SegmentResult {
   /** 8-bit alpha (foreground probability × 255), maskWidth × maskHeight, row-major. */
@@ -43,24 +57,28 @@ export interface SegmentResult {
    * picture's grids + the next crop chosen, ms (the crop itself is part of preprocessMs).
    */
   readonly roiMs?: number;
-  /** Whether the backbone saw a crop (the session's region of interest) or the whole picture. */
+  /** Whether the backbone saw at least one crop (the session's region of interest) or only the whole picture. */
   readonly region?: 'crop' | 'whole';
+  /** Backbone runs this frame took (its views: crops and/or the whole picture); absent = 1. */
+  readonly views?: number;
+  /** Detail layers: each crop's mask at the model's resolution over the crop, when crops were segmented. */
+  readonly details?: readonly MaskDetail[];
   /**
    * I420 → model-input RGB, when the engine's thread did it (frames handed over as I420), ms;
    * absent when the caller passed RGB.
    */
   readonly preprocessMs?: number;
   /**
-   * Frames that shared the backbone run this result came from (cross-session batch); absent = 1.
-   * inferenceMs is the whole batch's time (what this frame waited for), so the compute this frame
-   * cost is inferenceMs / batchSize (see computeShareMs).
+   * Views (backbone inputs) in the batch this result came from (all sessions' frames together);
+   * absent = 1. inferenceMs is the whole batch's time (what this frame waited for), so the
+   * compute this frame cost is inferenceMs × views / batchSize (see computeShareMs).
    */
   readonly batchSize?: number;
 }
 
-/** The share of the engine thread's time one result cost, ms (a batch's backbone time is split evenly). */
+/** The share of the engine thread's time one result cost, ms (a batch's backbone time is split by views). */
 export function computeShareMs(r: SegmentResult): number {
-  return (r.preprocessMs ?? 0) + r.inferenceMs / Math.max(1, r.batchSize ?? 1) + r.temporalMs + (r.roiMs ?? 0);
+  return (r.preprocessMs ?? 0) + (r.inferenceMs * (r.views ?? 1)) / Math.max(1, r.batchSize ?? 1) + r.temporalMs + (r.roiMs ?? 0);
 }
 
 /**

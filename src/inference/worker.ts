@@ -47,7 +47,7 @@ export interface SerializedError {
 export type WorkerReply =
   | { readonly type: 'ready'; readonly info: EngineInfo; readonly backendAttempts: readonly BackendAttempt[]; readonly batchSupport: BatchSupport }
   | { readonly type: 'initError'; readonly error: SerializedError }
-  /** In the order of the request's frames; every result's mask buffer is transferred. */
+  /** In the order of the request's frames; every result's mask (and detail layer) buffer is transferred. */
   | { readonly type: 'batchResult'; readonly id: number; readonly results: readonly WorkerItemResult[] }
   | { readonly type: 'memory'; readonly id: number; readonly memory: EngineMemory }
   | { readonly type: 'error'; readonly id: number; readonly error: SerializedError }
@@ -79,7 +79,7 @@ async function main(): Promise<void> {
     switch (msg.type) {
       case 'batch': {
         const results = runBatch(engine, msg.frames);
-        const transfer = results.flatMap((r) => (r.ok ? [r.result.mask.buffer as ArrayBuffer] : []));
+        const transfer = results.flatMap((r) => (r.ok ? [r.result.mask.buffer as ArrayBuffer, ...(r.result.details ?? []).map((d) => d.alpha.buffer as ArrayBuffer)] : []));
         send({ type: 'batchResult', id: msg.id, results }, transfer);
         return;
       }
@@ -128,11 +128,13 @@ function runBatch(engine: SegmentationEngine, frames: readonly WorkerFrame[]): W
       if (!engine.hasSession(f.sessionId)) engine.openSession(f.sessionId);
       if (f.i420) {
         // Cut to the session's region of interest (when enabled) and converted here, on this thread.
-        const p = engine.prepare(f.sessionId, unpackI420(f.i420));
-        preprocessMs[i] = p.ms;
-        items.push({ id: f.sessionId, rgb: p.rgb, roi: p.roi, luma: p.luma });
+        const frame = engine.prepare(f.sessionId, unpackI420(f.i420));
+        preprocessMs[i] = frame.ms;
+        items.push({ id: f.sessionId, frame });
       } else {
-        items.push({ id: f.sessionId, rgb: f.rgb! });
+        // RGB made elsewhere: the whole picture, its region of interest not tracked.
+        const box = { x: 0, y: 0, width: engine.info.inputWidth, height: engine.info.inputHeight, pictureWidth: engine.info.inputWidth, pictureHeight: engine.info.inputHeight };
+        items.push({ id: f.sessionId, frame: { views: [{ rgb: f.rgb!, view: { kind: 'whole', box } }], ms: 0 } });
       }
       where.push(i);
     } catch (e) {

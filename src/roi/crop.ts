@@ -119,9 +119,14 @@ export function pasteGrid(src: Float32Array, rows: number, cols: number, channel
 
 /** An RGB image over the crop → over the picture, nearest sample inside, black outside (a motion cue only). */
 export function pasteRgb(src: Uint8Array, width: number, height: number, box: RoiBox, out?: Uint8Array): Uint8Array {
-  if (src.length !== width * height * 3) throw new RoiBoxError(`image has ${src.length} bytes, expected ${width}×${height}×3`);
   const dst = out ?? new Uint8Array(src.length);
   dst.fill(0);
+  return pasteRgbInside(src, width, height, box, dst);
+}
+
+/** pasteRgb's inside part: writes the crop's pixels where they go, leaves the rest of `dst` as it is. */
+export function pasteRgbInside(src: Uint8Array, width: number, height: number, box: RoiBox, dst: Uint8Array): Uint8Array {
+  if (src.length !== width * height * 3 || dst.length !== src.length) throw new RoiBoxError(`image has ${src.length} bytes, expected ${width}×${height}×3`);
   const xs = axisMap(width, box.pictureWidth, box.x, box.width);
   const ys = axisMap(height, box.pictureHeight, box.y, box.height);
   const near = new Int32Array(width);
@@ -170,4 +175,138 @@ export function uncropOutputs(
     features: pasteGrid(o.features, h, w, c, box, 0, into?.features),
     rgb: pasteRgb(o.rgb, g.inputWidth, g.inputHeight, box, into?.rgb),
   };
+}
+
+/** The backbone's output for one view of a frame (a crop or the whole picture), on the view's own grids. */
+export interface ViewOutput {
+  readonly box: RoiBox;
+  readonly logits: Float32Array;
+  readonly features: Float32Array;
+  readonly rgb: Uint8Array;
+}
+
+/** Scratch of mergeViews (reused frame after frame by the engine). */
+export interface MergeScratch {
+  readonly logits: Float32Array;
+  readonly features: Float32Array;
+  readonly rgb: Uint8Array;
+  readonly paste: Float32Array;
+  readonly pasteFeatures: Float32Array;
+  readonly covered: Uint8Array;
+}
+
+export function mergeScratch(g: RoiGeometry): MergeScratch {
+  const [h, w, c] = g.featureShape;
+  return {
+    logits: new Float32Array(g.maskWidth * g.maskHeight),
+    features: new Float32Array(h * w * c),
+    rgb: new Uint8Array(g.inputWidth * g.inputHeight * 3),
+    paste: new Float32Array(g.maskWidth * g.maskHeight),
+    pasteFeatures: new Float32Array(h * w * c),
+    covered: new Uint8Array(g.maskWidth * g.maskHeight),
+  };
+}
+
+/**
+ * A frame's views back on the whole picture's grids. A mask cell covered by a crop takes the
+ * largest logit of the crops covering it (a person seen in any crop is a person); a cell no crop
+ * covers takes the whole picture's logit when it was a view this frame, else background
+ * (OUTSIDE_LOGIT). Features and the motion-cue RGB come from the whole picture, then each crop
+ * over it, in view order (zero / black where no view looked). Writes into `s` and returns its
+ * logits, features and rgb.
+ */
+export function mergeViews(views: readonly ViewOutput[], g: RoiGeometry, s: MergeScratch): { logits: Float32Array; features: Float32Array; rgb: Uint8Array } {
+  const [h, w, c] = g.featureShape;
+  const W = g.maskWidth;
+  const H = g.maskHeight;
+  s.logits.fill(OUTSIDE_LOGIT);
+  s.features.fill(0);
+  s.rgb.fill(0);
+  s.covered.fill(0);
+  for (const v of views) {
+    if (!coversBox(v.box)) continue;
+    s.logits.set(v.logits);
+    s.features.set(v.features);
+    s.rgb.set(v.rgb);
+  }
+  for (const v of views) {
+    if (coversBox(v.box)) continue;
+    const l = pasteGrid(v.logits, H, W, 1, v.box, NaN, s.paste);
+    for (let i = 0; i < l.length; i++) {
+      const x = l[i]!;
+      if (x !== x) continue; // NaN: outside this crop
+      s.logits[i] = s.covered[i] ? Math.max(s.logits[i]!, x) : x;
+      s.covered[i] = 1;
+    }
+    const f = pasteGrid(v.features, h, w, c, v.box, NaN, s.pasteFeatures);
+    for (let i = 0; i < f.length; i += c) {
+      if (f[i] !== f[i]) continue;
+      for (let k = 0; k < c; k++) s.features[i + k] = f[i + k]!;
+    }
+    pasteRgbInside(v.rgb, g.inputWidth, g.inputHeight, v.box, s.rgb);
+  }
+  return { logits: s.logits, features: s.features, rgb: s.rgb };
+}
+
+function coversBox(b: RoiBox): boolean {
+  return b.x === 0 && b.y === 0 && b.width === b.pictureWidth && b.height === b.pictureHeight;
+}
+
+/** Logits are clamped to ± this where the 8-bit mask is compared with them: logit(254.5 / 255). */
+export const DETAIL_LOGIT_CLAMP = Math.log(254.5 / 0.5);
+
+/**
+ * What the temporal stage changed, per cell of the picture's mask grid, in logits:
+ * Δ = logit(final mask) − clamp(frame logit), both limited to what 8 bits hold. Into `out`.
+ */
+export function temporalCorrection(finalMask: Uint8Array, frameLogits: Float32Array, out: Float32Array): Float32Array {
+  if (finalMask.length !== frameLogits.length || out.length !== frameLogits.length) throw new RoiBoxError('temporalCorrection: grid sizes do not match');
+  const C = DETAIL_LOGIT_CLAMP;
+  const lo = 0.5 / 255;
+  for (let i = 0; i < out.length; i++) {
+    const p = Math.min(1 - lo, Math.max(lo, finalMask[i]! / 255));
+    const l = frameLogits[i]!;
+    out[i] = Math.log(p / (1 - p)) - (l < -C ? -C : l > C ? C : l);
+  }
+  return out;
+}
+
+/**
+ * A crop's mask at the crop's own grid (the model's resolution over the crop, finer than the
+ * whole picture's grid), carrying what the temporal stage decided on the whole picture's grid:
+ * z = clamp(L_crop) + Δ, Δ (temporalCorrection) sampled bilinearly at each crop cell's centre.
+ * Where the temporal stage kept the frame's own prediction (Δ ≈ 0) the crop's finer edge
+ * shows; where it overturned it, its decision does. Pure; gridW × gridH bytes (probability × 255).
+ */
+export function detailLayer(cropLogits: Float32Array, box: RoiBox, gridW: number, gridH: number, correction: Float32Array, W: number, H: number, out?: Uint8Array): Uint8Array {
+  if (cropLogits.length !== gridW * gridH || correction.length !== W * H) throw new RoiBoxError('detailLayer: grid sizes do not match');
+  const C = DETAIL_LOGIT_CLAMP;
+  const dst = out ?? new Uint8Array(gridW * gridH);
+  // Picture-grid coordinates of each crop column's centre (cell centres at +½), and its bilinear taps.
+  const x0s = new Int32Array(gridW);
+  const x1s = new Int32Array(gridW);
+  const fxs = new Float32Array(gridW);
+  for (let X = 0; X < gridW; X++) {
+    const u = Math.min(W - 1, Math.max(0, ((box.x + ((X + 0.5) * box.width) / gridW) * W) / box.pictureWidth - 0.5));
+    x0s[X] = Math.floor(u);
+    x1s[X] = Math.min(W - 1, x0s[X]! + 1);
+    fxs[X] = u - x0s[X]!;
+  }
+  for (let Y = 0; Y < gridH; Y++) {
+    const v = Math.min(H - 1, Math.max(0, ((box.y + ((Y + 0.5) * box.height) / gridH) * H) / box.pictureHeight - 0.5));
+    const r0 = Math.floor(v) * W;
+    const r1 = Math.min(H - 1, Math.floor(v) + 1) * W;
+    const fy = v - Math.floor(v);
+    for (let X = 0; X < gridW; X++) {
+      const x0 = x0s[X]!;
+      const x1 = x1s[X]!;
+      const fx = fxs[X]!;
+      const top = correction[r0 + x0]! + fx * (correction[r0 + x1]! - correction[r0 + x0]!);
+      const bot = correction[r1 + x0]! + fx * (correction[r1 + x1]! - correction[r1 + x0]!);
+      const l = cropLogits[Y * gridW + X]!;
+      const z = (l < -C ? -C : l > C ? C : l) + top + fy * (bot - top);
+      dst[Y * gridW + X] = Math.round(255 / (1 + Math.exp(-z)));
+    }
+  }
+  return dst;
 }

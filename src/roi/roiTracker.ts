@@ -1,17 +1,25 @@
 /**
- * Region-of-interest stage, part 1: where the backbone should look in the next frame.
+ * Region-of-interest stage, part 1: where the backbone should look in the next frame, for
+ * everyone in the picture.
  *
  * The backbone takes a fixed, small input (meet: 256×144), so a person who fills a third of a
- * 640×480 frame is segmented from ≈ 85×48 model pixels. The session's own last mask says where
- * the person is; cutting the next frame around it (with a margin, the box moved on by the
- * person's last displacement) gives the model 2–3× more pixels of the person for the same
- * backbone cost. Measured on the quality clips (docs/temporal.md, "Region of interest").
+ * 640×480 frame is segmented from ≈ 85×48 model pixels, and a small person far away from a
+ * handful. Cutting the next frame around each person (with a margin, moved on by the person's
+ * last displacement) gives the model 2–3× more pixels of them for the same cost per crop.
  *
- * Pure: the session's last mask in, the next crop box out. The box is in picture pixels,
- * even-aligned (4:2:0 chroma), inside the picture. Null = segment the whole picture: the first
- * frame, nobody found, a box that would cover most of the picture anyway, a picture size
- * change, and every `refreshFrames`-th frame so people entering outside the box are found.
+ * The tracker keeps one track per person (or group of touching people) found in the frame's
+ * prediction, and plans the next frame's views: one crop per group of tracks that fit one crop
+ * hardly larger than each's own (`mergeArea`; at most `maxCrops`, the closest merged beyond
+ * that; crops may overlap, the largest logit wins there), all run by the backbone as
+ * one batch; plus the whole picture on the first frame, when nobody is tracked, every
+ * `refreshFrames` frames (people entering elsewhere are found there), and instead of a crop
+ * that would cover most of the picture anyway. A track survives `keepFrames` frames without
+ * being seen in its crop (a missed frame does not drop a person), then goes.
+ *
+ * Pure: the frame's prediction on the whole picture's mask grid in, the next views out. Boxes
+ * are in picture pixels, even-aligned (4:2:0 chroma), inside the picture.
  */
+import { ComponentFinder, type GridRegion } from './components.js';
 
 /** A crop of the picture, picture pixels, even x/y/width/height (except at the picture's edge). */
 export interface RoiBox {
@@ -24,6 +32,12 @@ export interface RoiBox {
   readonly pictureHeight: number;
 }
 
+/** What the backbone runs on for one frame: crops around people, and/or the whole picture. */
+export interface RoiView {
+  readonly kind: 'crop' | 'whole';
+  readonly box: RoiBox;
+}
+
 export interface RoiOptions {
   /** Margin added on each side, as a share of the person's box width/height. */
   readonly margin: number;
@@ -31,32 +45,38 @@ export interface RoiOptions {
   readonly aspect: number;
   /** Smallest crop, as a share of the picture's width and height (limits the zoom). */
   readonly minSize: number;
-  /** Crops larger than this share of the picture's area are not worth it: whole picture instead. */
+  /** A crop larger than this share of the picture's area is not worth it: the whole picture instead. */
   readonly maxArea: number;
-  /** Share of the last frame-to-frame displacement of the person's box centre added ahead of it. */
+  /** Share of the last frame-to-frame displacement of a person's box centre added ahead of it. */
   readonly lead: number;
-  /** Whole picture every this many frames (0 = only when lost), so newcomers are found. */
+  /** Whole picture (besides the crops) every this many frames, so newcomers are found; 0 = only when nobody is tracked. */
   readonly refreshFrames: number;
-  /** Mask value (0..255) counted as person when finding the box. */
+  /** Mask value (0..255) counted as person when finding people (on σ(logit) × 255). */
   readonly threshold: number;
   /**
-   * Keep the current crop while the new one would lie inside it and cover at least this share
-   * of its area (fewer changes of zoom from frame to frame); 0 = always move to the new one.
+   * Lower value (0..255) at which a region nobody is tracked in starts a track (a proposal its
+   * crop then confirms or drops): the backbone is often unsure of small people on the whole
+   * picture; the crop gives them the pixels to be sure. = threshold: no proposals.
    */
-  readonly hold: number;
+  readonly seedThreshold: number;
+  /** Most crops per frame (each is one backbone run); closest groups are merged beyond it. */
+  readonly maxCrops: number;
   /**
-   * What the box is found on: `mask` = the session's final mask (after the temporal stage), or
-   * `prediction` = the backbone's own prediction for the frame (so what the temporal stage keeps
-   * from memory cannot widen the crop). Unset = mask; DEFAULT_ROI: prediction (measured: with
-   * `mask`, attention-fine's memory of a false positive next to the person widened the crop onto
-   * it and kept it there, fast-translation-blur J 0.885 vs 0.915).
+   * Two groups share one crop when that crop is at most this many times the area of the larger
+   * of their own crops (it costs one backbone run instead of two, and their pixels shrink by
+   * at most √ of it); otherwise each keeps its crop, even where the crops overlap.
    */
-  readonly source?: 'mask' | 'prediction';
+  readonly mergeArea: number;
+  /** Frames a person is kept without being seen in their crop before the track goes. */
+  readonly keepFrames: number;
+  /** Smallest region counted as a person, mask-grid cells (smaller ones are noise). */
+  readonly minArea: number;
 }
 
 /**
- * Measured defaults (docs/temporal.md): margin 0.1 and a 3:4 crop gave the highest J of the
- * settings tried; maxArea 0.9 (0.7 left the large-person clips on the whole frame).
+ * Measured defaults (docs/temporal.md, "Region of interest" and "Several people"): margin 0.1
+ * and a 3:4 crop gave the highest J for one person; maxArea 0.9 (0.7 left the large-person clips
+ * on the whole frame); refresh, crops, keep and area from the multi-person clips.
  */
 export const DEFAULT_ROI: Readonly<RoiOptions> = Object.freeze({
   margin: 0.1,
@@ -64,10 +84,13 @@ export const DEFAULT_ROI: Readonly<RoiOptions> = Object.freeze({
   minSize: 0.3,
   maxArea: 0.9,
   lead: 1,
-  refreshFrames: 30,
+  refreshFrames: 10,
   threshold: 128,
-  hold: 0,
-  source: 'prediction',
+  seedThreshold: 64,
+  maxCrops: 4,
+  mergeArea: 1.5,
+  keepFrames: 15,
+  minArea: 12,
 });
 
 export class RoiOptionsError extends Error {
@@ -85,63 +108,60 @@ export function validateRoiOptions(o: RoiOptions): void {
   if (!(o.lead >= 0 && o.lead <= 2)) bad(`lead ${o.lead} must be in [0, 2]`);
   if (!(Number.isInteger(o.refreshFrames) && o.refreshFrames >= 0)) bad(`refreshFrames ${o.refreshFrames} must be an integer ≥ 0`);
   if (!(Number.isInteger(o.threshold) && o.threshold >= 1 && o.threshold <= 255)) bad(`threshold ${o.threshold} must be an integer in [1, 255]`);
-  if (!(o.hold >= 0 && o.hold <= 1)) bad(`hold ${o.hold} must be in [0, 1]`);
-  if (o.source !== undefined && o.source !== 'mask' && o.source !== 'prediction') bad(`source ${String(o.source)} must be mask or prediction`);
+  if (!(Number.isInteger(o.seedThreshold) && o.seedThreshold >= 1 && o.seedThreshold <= o.threshold)) bad(`seedThreshold ${o.seedThreshold} must be an integer in [1, threshold]`);
+  if (!(Number.isInteger(o.maxCrops) && o.maxCrops >= 1 && o.maxCrops <= 16)) bad(`maxCrops ${o.maxCrops} must be an integer in [1, 16]`);
+  if (!(o.mergeArea >= 1 && o.mergeArea <= 100)) bad(`mergeArea ${o.mergeArea} must be in [1, 100]`);
+  if (!(Number.isInteger(o.keepFrames) && o.keepFrames >= 0 && o.keepFrames <= 600)) bad(`keepFrames ${o.keepFrames} must be an integer in [0, 600]`);
+  if (!(Number.isInteger(o.minArea) && o.minArea >= 1)) bad(`minArea ${o.minArea} must be an integer ≥ 1`);
 }
 
-/** Bounding box (inclusive-exclusive) of mask ≥ threshold, in mask pixels, or null. */
-export function maskBounds(mask: Uint8Array, W: number, H: number, threshold: number): { x0: number; y0: number; x1: number; y1: number } | null {
-  let x0 = W, y0 = H, x1 = -1, y1 = -1;
-  for (let y = 0; y < H; y++) {
-    const row = y * W;
-    let first = -1;
-    let last = -1;
-    for (let x = 0; x < W; x++) {
-      if (mask[row + x]! >= threshold) {
-        if (first < 0) first = x;
-        last = x;
-      }
-    }
-    if (first < 0) continue;
-    if (first < x0) x0 = first;
-    if (last > x1) x1 = last;
-    if (y < y0) y0 = y;
-    y1 = y;
-  }
-  return x1 < 0 ? null : { x0, y0, x1: x1 + 1, y1: y1 + 1 };
+/** A box in picture pixels, float, inclusive-exclusive. */
+interface Box {
+  readonly x0: number;
+  readonly y0: number;
+  readonly x1: number;
+  readonly y1: number;
 }
 
-/** Bounding box (inclusive-exclusive) of logits ≥ threshold, in mask pixels, or null. */
-export function logitBounds(logits: Float32Array, W: number, H: number, threshold: number): { x0: number; y0: number; x1: number; y1: number } | null {
-  let x0 = W, y0 = H, x1 = -1, y1 = -1;
-  for (let y = 0; y < H; y++) {
-    const row = y * W;
-    let first = -1;
-    for (let x = 0; x < W; x++) {
-      if (logits[row + x]! >= threshold) {
-        first = x;
-        break;
-      }
-    }
-    if (first < 0) continue;
-    let last = W - 1;
-    while (logits[row + last]! < threshold) last--;
-    if (first < x0) x0 = first;
-    if (last > x1) x1 = last;
-    if (y < y0) y0 = y;
-    y1 = y;
-  }
-  return x1 < 0 ? null : { x0, y0, x1: x1 + 1, y1: y1 + 1 };
+interface Track {
+  /** Where the person was last seen, picture px. */
+  box: Box;
+  /** Last frame-to-frame displacement of the box centre, px. */
+  vx: number;
+  vy: number;
+  /** Frames since last seen. */
+  missed: number;
+}
+
+const area = (b: Box) => Math.max(0, b.x1 - b.x0) * Math.max(0, b.y1 - b.y0);
+const union = (a: Box, b: Box): Box => ({ x0: Math.min(a.x0, b.x0), y0: Math.min(a.y0, b.y0), x1: Math.max(a.x1, b.x1), y1: Math.max(a.y1, b.y1) });
+const intersects = (a: Box, b: Box) => a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
+function iou(a: Box, b: Box): number {
+  const i = area({ x0: Math.max(a.x0, b.x0), y0: Math.max(a.y0, b.y0), x1: Math.min(a.x1, b.x1), y1: Math.min(a.y1, b.y1) });
+  return i / Math.max(1e-9, area(a) + area(b) - i);
+}
+
+/** The logit whose σ(·) × 255 rounds to `threshold`. */
+export function thresholdLogit(threshold: number): number {
+  return Math.log((threshold - 0.5) / (255.5 - threshold));
+}
+
+export function wholePicture(width: number, height: number): RoiBox {
+  return { x: 0, y: 0, width, height, pictureWidth: width, pictureHeight: height };
+}
+
+export function coversPicture(b: RoiBox): boolean {
+  return b.x === 0 && b.y === 0 && b.width === b.pictureWidth && b.height === b.pictureHeight;
 }
 
 /** One session's tracker. Not shared; no resources. */
 export class RoiTracker {
-  private box: RoiBox | null = null;
-  private lastCentre: [number, number] | null = null;
-  /** Size of the picture lastCentre was measured on (a new size starts the lead afresh). */
-  private lastPicture: [number, number] = [0, 0];
+  private tracks: Track[] = [];
+  private picture: [number, number] = [0, 0];
   private frames = 0;
-  /** Frames segmented on a crop / on the whole picture (for reports). */
+  private finder: ComponentFinder | undefined;
+  private finderSize: [number, number] = [0, 0];
+  /** Frames segmented with at least one crop / on the whole picture alone (for reports). */
   cropped = 0;
   whole = 0;
 
@@ -149,92 +169,162 @@ export class RoiTracker {
     validateRoiOptions(o);
   }
 
-  /** The crop for the next frame of a picture of this size, or null = whole picture. */
-  next(pictureWidth: number, pictureHeight: number): RoiBox | null {
-    const b = this.box;
-    const refresh = this.o.refreshFrames > 0 && this.frames > 0 && this.frames % this.o.refreshFrames === 0;
-    if (!b || refresh || b.pictureWidth !== pictureWidth || b.pictureHeight !== pictureHeight) return null;
-    return b;
+  /** People tracked now. */
+  get people(): number {
+    return this.tracks.length;
   }
 
-  /**
-   * The final mask of the frame just segmented (mask grid over the whole picture, W × H bytes)
-   * and the picture's size: sets the box for the next frame.
-   */
-  update(mask: Uint8Array, W: number, H: number, pictureWidth: number, pictureHeight: number, usedCrop: boolean): void {
-    this.place(maskBounds(mask, W, H, this.o.threshold), W, H, pictureWidth, pictureHeight, usedCrop);
-  }
-
-  /**
-   * The same from the backbone's logits for the frame (over the whole picture's mask grid): the
-   * `prediction` source. A pixel counts where σ(logit) × 255 would round to ≥ threshold.
-   */
-  updateFromLogits(logits: Float32Array, W: number, H: number, pictureWidth: number, pictureHeight: number, usedCrop: boolean): void {
-    const t = this.o.threshold;
-    this.place(logitBounds(logits, W, H, Math.log((t - 0.5) / (255.5 - t))), W, H, pictureWidth, pictureHeight, usedCrop);
-  }
-
-  /** Which source the options ask for. */
-  get source(): 'mask' | 'prediction' {
-    return this.o.source ?? 'mask';
-  }
-
-  private place(m: { x0: number; y0: number; x1: number; y1: number } | null, W: number, H: number, pictureWidth: number, pictureHeight: number, usedCrop: boolean): void {
-    const o = this.o;
-    this.frames++;
-    if (usedCrop) this.cropped++;
-    else this.whole++;
-    if (this.lastPicture[0] !== pictureWidth || this.lastPicture[1] !== pictureHeight) {
-      this.lastCentre = null;
-      this.lastPicture = [pictureWidth, pictureHeight];
+  /** The views of the next frame of a picture of this size: crops, and the whole picture when it is due. */
+  plan(pictureWidth: number, pictureHeight: number): RoiView[] {
+    if (this.picture[0] !== pictureWidth || this.picture[1] !== pictureHeight) {
+      // A new picture size: positions mean nothing any more.
+      this.tracks = [];
+      this.picture = [pictureWidth, pictureHeight];
     }
-    if (!m) {
-      this.box = null;
-      this.lastCentre = null;
-      return;
+    const whole: RoiView = { kind: 'whole', box: wholePicture(pictureWidth, pictureHeight) };
+    if (this.tracks.length === 0) return [whole];
+    const crops = this.crops(pictureWidth, pictureHeight);
+    if (!crops) return [whole];
+    const refresh = this.o.refreshFrames > 0 && this.frames > 0 && this.frames % this.o.refreshFrames === 0;
+    const views = crops.map((box): RoiView => ({ kind: 'crop', box }));
+    return refresh ? [whole, ...views] : views;
+  }
+
+  /**
+   * The frame's prediction over the whole picture's mask grid (W × H logits, the views' outputs
+   * put back on it), its picture size and the views it came from: updates the tracks.
+   */
+  observe(logits: Float32Array, W: number, H: number, pictureWidth: number, pictureHeight: number, views: readonly RoiView[]): void {
+    this.frames++;
+    if (views.some((v) => v.kind === 'crop')) this.cropped++;
+    else this.whole++;
+    if (this.picture[0] !== pictureWidth || this.picture[1] !== pictureHeight) {
+      this.tracks = [];
+      this.picture = [pictureWidth, pictureHeight];
+    }
+    if (!this.finder || this.finderSize[0] !== W || this.finderSize[1] !== H) {
+      this.finder = new ComponentFinder(W, H);
+      this.finderSize = [W, H];
     }
     const sx = pictureWidth / W;
     const sy = pictureHeight / H;
-    const bx = m.x0 * sx;
-    const by = m.y0 * sy;
-    const bw = (m.x1 - m.x0) * sx;
-    const bh = (m.y1 - m.y0) * sy;
-    const centre: [number, number] = [bx + bw / 2, by + bh / 2];
-    let [cx, cy] = centre;
-    if (this.lastCentre) {
-      cx += o.lead * (centre[0] - this.lastCentre[0]);
-      cy += o.lead * (centre[1] - this.lastCentre[1]);
+    const found = this.finder.find(logits, thresholdLogit(this.o.threshold), this.o.minArea).map((r: GridRegion): Box => ({ x0: r.x0 * sx, y0: r.y0 * sy, x1: r.x1 * sx, y1: r.y1 * sy }));
+    const used = new Array<boolean>(found.length).fill(false);
+    for (const t of this.tracks) {
+      // Where the person should be now, with room for the margin the crop gave them.
+      const p = this.predicted(t);
+      const mx = this.o.margin * (p.x1 - p.x0);
+      const my = this.o.margin * (p.y1 - p.y0);
+      const near: Box = { x0: p.x0 - mx, y0: p.y0 - my, x1: p.x1 + mx, y1: p.y1 + my };
+      let seen: Box | undefined;
+      found.forEach((b, i) => {
+        if (!intersects(near, b)) return;
+        seen = seen ? union(seen, b) : b;
+        used[i] = true;
+      });
+      if (seen) {
+        t.vx = (seen.x0 + seen.x1 - t.box.x0 - t.box.x1) / 2;
+        t.vy = (seen.y0 + seen.y1 - t.box.y0 - t.box.y1) / 2;
+        t.box = seen;
+        t.missed = 0;
+      } else {
+        t.missed++;
+        t.vx = 0;
+        t.vy = 0;
+      }
     }
-    this.lastCentre = centre;
-    let w = bw * (1 + 2 * o.margin);
-    let h = bh * (1 + 2 * o.margin);
+    this.tracks = this.tracks.filter((t) => t.missed <= this.o.keepFrames);
+    found.forEach((b, i) => {
+      if (!used[i]) this.tracks.push({ box: b, vx: 0, vy: 0, missed: 0 });
+    });
+    if (this.o.seedThreshold < this.o.threshold) {
+      // Proposals: weaker regions away from everyone tracked.
+      const weak = this.finder.find(logits, thresholdLogit(this.o.seedThreshold), this.o.minArea).map((r: GridRegion): Box => ({ x0: r.x0 * sx, y0: r.y0 * sy, x1: r.x1 * sx, y1: r.y1 * sy }));
+      for (const b of weak) if (!this.tracks.some((t) => intersects(t.box, b))) this.tracks.push({ box: b, vx: 0, vy: 0, missed: 0 });
+    }
+    // Two tracks that became one person (or one group): keep one.
+    const kept: Track[] = [];
+    for (const t of this.tracks.sort((a, b) => a.missed - b.missed || area(b.box) - area(a.box))) {
+      if (!kept.some((k) => iou(k.box, t.box) > 0.5)) kept.push(t);
+    }
+    this.tracks = kept;
+  }
+
+  private predicted(t: Track): Box {
+    const dx = this.o.lead * t.vx;
+    const dy = this.o.lead * t.vy;
+    return { x0: t.box.x0 + dx, y0: t.box.y0 + dy, x1: t.box.x1 + dx, y1: t.box.y1 + dy };
+  }
+
+  /** One crop per group of people whose crops would overlap (at most maxCrops), or null: the whole picture is the better view. */
+  private crops(pw: number, ph: number): RoiBox[] | null {
+    let groups = this.tracks.map((t) => this.predicted(t));
+    // Merge groups that fit one crop hardly larger than either's own, until none do.
+    for (let merged = true; merged; ) {
+      merged = false;
+      outer: for (let i = 0; i < groups.length; i++) {
+        for (let j = i + 1; j < groups.length; j++) {
+          const own = Math.max(area(this.shape(groups[i]!, pw, ph)), area(this.shape(groups[j]!, pw, ph)));
+          if (area(this.shape(union(groups[i]!, groups[j]!), pw, ph)) <= this.o.mergeArea * own) {
+            groups = [...groups.filter((_, k) => k !== i && k !== j), union(groups[i]!, groups[j]!)];
+            merged = true;
+            break outer;
+          }
+        }
+      }
+    }
+    // Too many: merge the pair whose common crop is smallest, until few enough.
+    while (groups.length > this.o.maxCrops) {
+      let best: [number, number, number] = [0, 1, Infinity];
+      for (let i = 0; i < groups.length; i++) {
+        for (let j = i + 1; j < groups.length; j++) {
+          const a = area(this.shape(union(groups[i]!, groups[j]!), pw, ph));
+          if (a < best[2]) best = [i, j, a];
+        }
+      }
+      const [i, j] = best;
+      groups = [...groups.filter((_, k) => k !== i && k !== j), union(groups[i]!, groups[j]!)];
+    }
+    const boxes: RoiBox[] = [];
+    for (const g of groups) {
+      const s = this.shape(g, pw, ph);
+      if (area(s) > this.o.maxArea * pw * ph) return null;
+      boxes.push(evenBox(s, pw, ph));
+    }
+    // Left to right, top to bottom: a stable order (the detail layers are drawn in it).
+    return boxes.sort((a, b) => a.x - b.x || a.y - b.y);
+  }
+
+  /** A person (or group) box → its crop: margin, aspect, minimum size, inside the picture. */
+  private shape(b: Box, pw: number, ph: number): Box {
+    const o = this.o;
+    const cx = (b.x0 + b.x1) / 2;
+    const cy = (b.y0 + b.y1) / 2;
+    let w = (b.x1 - b.x0) * (1 + 2 * o.margin);
+    let h = (b.y1 - b.y0) * (1 + 2 * o.margin);
     if (w / h < o.aspect) w = h * o.aspect;
     else h = w / o.aspect;
-    if (w < o.minSize * pictureWidth) {
-      w = o.minSize * pictureWidth;
+    if (w < o.minSize * pw) {
+      w = o.minSize * pw;
       h = w / o.aspect;
     }
-    if (h < o.minSize * pictureHeight) {
-      h = o.minSize * pictureHeight;
+    if (h < o.minSize * ph) {
+      h = o.minSize * ph;
       w = h * o.aspect;
     }
-    w = Math.min(pictureWidth, w);
-    h = Math.min(pictureHeight, h);
-    if (w * h > o.maxArea * pictureWidth * pictureHeight) {
-      this.box = null;
-      return;
-    }
-    const x = Math.max(0, Math.min(pictureWidth - w, cx - w / 2));
-    const y = Math.max(0, Math.min(pictureHeight - h, cy - h / 2));
-    const ex = Math.floor(x / 2) * 2;
-    const ey = Math.floor(y / 2) * 2;
-    const ew = Math.max(2, Math.min(pictureWidth - ex, Math.round((w + (x - ex)) / 2) * 2));
-    const eh = Math.max(2, Math.min(pictureHeight - ey, Math.round((h + (y - ey)) / 2) * 2));
-    const old = this.box;
-    if (o.hold > 0 && old && old.pictureWidth === pictureWidth && old.pictureHeight === pictureHeight) {
-      const inside = ex >= old.x && ey >= old.y && ex + ew <= old.x + old.width && ey + eh <= old.y + old.height;
-      if (inside && ew * eh >= o.hold * old.width * old.height) return;
-    }
-    this.box = { x: ex, y: ey, width: ew, height: eh, pictureWidth, pictureHeight };
+    w = Math.min(pw, w);
+    h = Math.min(ph, h);
+    const x = Math.max(0, Math.min(pw - w, cx - w / 2));
+    const y = Math.max(0, Math.min(ph - h, cy - h / 2));
+    return { x0: x, y0: y, x1: x + w, y1: y + h };
   }
+}
+
+/** A float box → an even-aligned RoiBox inside the picture. */
+function evenBox(b: Box, pw: number, ph: number): RoiBox {
+  const ex = Math.floor(b.x0 / 2) * 2;
+  const ey = Math.floor(b.y0 / 2) * 2;
+  const ew = Math.max(2, Math.min(pw - ex, Math.round((b.x1 - ex) / 2) * 2));
+  const eh = Math.max(2, Math.min(ph - ey, Math.round((b.y1 - ey) / 2) * 2));
+  return { x: ex, y: ey, width: ew, height: eh, pictureWidth: pw, pictureHeight: ph };
 }

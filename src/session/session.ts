@@ -36,7 +36,7 @@ import type { I420Picture } from '../decode/types.js';
 import type { EngineInfo, InferenceOutcome, InferencePort } from '../inference/types.js';
 import { packI420Picture } from '../inference/packedI420.js';
 import { MaskFanout, type SubscriberPort } from '../egress/maskFanout.js';
-import { encodeMask, stampSendTime } from '../egress/maskCodec.js';
+import { encodeMask, stampEncodeMs, stampSendTime } from '../egress/maskCodec.js';
 import { MASKS_CHANNEL_LABEL, MAX_CLIENT_DC_MESSAGE_BYTES, parseAck, ProtocolError, type ByeReason } from '../signaling/protocol.js';
 
 /** What a session needs from the inference side (defined with the inference types). */
@@ -377,10 +377,12 @@ export class Session {
         serverMs: 0,
       },
       droppedFrames: this.dropped,
+      // Crops' detail layers (version 2 message), boxes in the decoded picture's pixels.
+      ...(res.details?.length ? { details: res.details, pictureWidth: res.details[0]!.box.pictureWidth, pictureHeight: res.details[0]!.box.pictureHeight } : {}),
     });
     const t1 = performance.now();
     const encodeMs = t1 - t0;
-    new DataView(msg.buffer, msg.byteOffset).setFloat32(44, encodeMs, true);
+    stampEncodeMs(msg, encodeMs);
     stampSendTime(msg, performance.timeOrigin + t1, t1 - ctx.completeMs);
     const report = this.fanout.send(msg);
     for (const sink of report.backpressure) m.maskMessagesDropped.inc({ sink });

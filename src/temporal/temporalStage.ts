@@ -38,6 +38,8 @@ export interface TemporalState {
 
 export interface TemporalStage {
   readonly name: TemporalMode;
+  /** Reads TemporalInput.luma (the engine computes it only then). */
+  readonly usesLuma?: boolean;
   openSession(): TemporalState;
   /** Fused foreground probability [H, W] in [0, 1]: a new tensor the caller owns. */
   process(state: TemporalState, input: TemporalInput): tf.Tensor2D;

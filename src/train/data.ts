@@ -13,8 +13,8 @@ import { GENERATOR_VERSION } from '../quality/clips/build.js';
 import type { Backbone } from '../inference/backbone.js';
 import { i420ToRgb } from '../decode/yuvToRgb.js';
 import { areaDownsample } from '../decode/resizeMask.js';
-import { RoiTracker, type RoiOptions } from '../roi/roiTracker.js';
-import { cropI420, uncropOutputs } from '../roi/crop.js';
+import { RoiTracker, wholePicture, type RoiOptions } from '../roi/roiTracker.js';
+import { cropI420, mergeScratch, mergeViews } from '../roi/crop.js';
 import { trainingClips } from '../quality/clips/catalog.js';
 import type { QualityClip } from '../quality/clips/types.js';
 
@@ -47,12 +47,14 @@ export function clipToSamples(clip: QualityClip, backbone: Backbone, roi: RoiOpt
   const tracker = roi ? new RoiTracker(roi) : null;
   for (let i = 0; i < clip.frames.length; i++) {
     const pic = clip.frames[i]!;
-    const box = tracker?.next(pic.width, pic.height) ?? null;
-    const rgb = i420ToRgb(box ? cropI420(pic, box) : pic, iw, ih).data;
-    const { logits, features } = backbone.runBatch([rgb])[0]!;
-    let f = { rgb, logits, features };
-    if (box) f = uncropOutputs(f, backbone.info, box);
-    if (tracker) tracker.update(Uint8Array.from(f.logits, (l) => Math.round(255 / (1 + Math.exp(-l)))), mw, mh, pic.width, pic.height, box !== null);
+    const views = tracker?.plan(pic.width, pic.height) ?? [{ kind: 'whole' as const, box: wholePicture(pic.width, pic.height) }];
+    const rgbs = views.map((v) => i420ToRgb(v.kind === 'whole' ? pic : cropI420(pic, v.box), iw, ih).data);
+    const outs = backbone.runBatch(rgbs);
+    // The views back on the whole picture, as the engine does (new arrays: every frame is kept).
+    const f = views.length === 1 && views[0]!.kind === 'whole'
+      ? { rgb: rgbs[0]!, logits: outs[0]!.logits, features: outs[0]!.features }
+      : { ...mergeViews(views.map((v, k) => ({ box: v.box, rgb: rgbs[k]!, ...outs[k]! })), backbone.info, mergeScratch(backbone.info)) };
+    tracker?.observe(f.logits, mw, mh, pic.width, pic.height, views);
     frames.push({ ...f, gt: areaDownsample(clip.gt[i]!, clip.width, clip.height, mw, mh) });
   }
   return { name: clip.name, description: clip.description, frames };

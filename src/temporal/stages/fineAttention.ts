@@ -121,6 +121,7 @@ const MAX_SPARE_STATES = 8;
 
 export class FineAttentionTemporal implements TemporalStage {
   readonly name = 'attention-fine';
+  readonly usesLuma = true;
   private readonly matcher: PixelMatcher;
   private readonly out: Float32Array;
   /** exp(−i / TRUST_STEPS / c), and the memory's term w·logit(v) + h·sign for each 8-bit mask value v. */

@@ -1,5 +1,7 @@
 import { expect } from 'chai';
-import { decodeMask, decodeRle, encodeMask, encodeRle, MaskCodecError, MaskEncoding, MASK_HEADER_BYTES, stampSendTime } from '../../../src/egress/maskCodec.js';
+import { decodeMask, decodeRle, encodeMask, encodeRle, MaskCodecError, MaskEncoding, MASK_HEADER_BYTES, MASK_VERSION, MASK_VERSION_DETAILS, stampEncodeMs, stampSendTime } from '../../../src/egress/maskCodec.js';
+import { composeMask, MaskComposeError } from '../../../src/egress/maskCompose.js';
+import { resizeMaskBilinear } from '../../../src/decode/resizeMask.js';
 
 const timings = { receiveMs: 1.5, decodeMs: 2.25, preprocessMs: 0.5, inferenceMs: 16, temporalMs: 0.75, encodeMs: 0.125, serverMs: 21 };
 
@@ -63,6 +65,63 @@ describe('mask codec', () => {
     expect(() => decodeRle(Uint8Array.of(0, 5), 4)).to.throw(MaskCodecError);
     expect(() => decodeRle(Uint8Array.of(5, 5), 4)).to.throw(MaskCodecError);
     expect(() => decodeRle(Uint8Array.of(2, 5), 4)).to.throw(MaskCodecError);
+  });
+
+  it('version 2 carries detail layers (box in picture px, grid, alpha) after the mask; without details it stays version 1', () => {
+    const alpha = sampleMask(32, 18);
+    const d1 = { box: { x: 100, y: 40, width: 120, height: 160 }, width: 32, height: 18, alpha: sampleMask(32, 18) };
+    const d2 = { box: { x: 400, y: 0, width: 240, height: 480 }, width: 32, height: 18, alpha: new Uint8Array(32 * 18).map((_, i) => (i * 31) & 255) };
+    const v1 = encodeMask({ seq: 1, rtpTimestamp: 2, width: 32, height: 18, alpha, serverSendTime: 0, timings, droppedFrames: 0, details: [] });
+    expect(v1[2]).to.equal(MASK_VERSION);
+    expect(decodeMask(v1).details).to.deep.equal([]);
+    const buf = encodeMask({ seq: 1, rtpTimestamp: 2, width: 32, height: 18, alpha, serverSendTime: 0, timings, droppedFrames: 0, details: [d1, d2], pictureWidth: 640, pictureHeight: 480 });
+    expect(buf[2]).to.equal(MASK_VERSION_DETAILS);
+    stampEncodeMs(buf, 0.625);
+    const m = decodeMask(buf);
+    expect(m.timings.encodeMs).to.equal(0.625);
+    expect([m.pictureWidth, m.pictureHeight]).to.deep.equal([640, 480]);
+    expect(Buffer.from(m.alpha).equals(Buffer.from(alpha))).to.equal(true);
+    expect(m.details.map((d) => [d.box, d.width, d.height])).to.deep.equal([[d1.box, 32, 18], [d2.box, 32, 18]]);
+    expect(Buffer.from(m.details[0]!.alpha).equals(Buffer.from(d1.alpha))).to.equal(true);
+    expect(Buffer.from(m.details[1]!.alpha).equals(Buffer.from(d2.alpha))).to.equal(true);
+  });
+
+  it('refuses malformed detail layers, on both sides', () => {
+    const d = { box: { x: 600, y: 0, width: 60, height: 10 }, width: 4, height: 4, alpha: new Uint8Array(16) };
+    const base = { seq: 1, rtpTimestamp: 2, width: 4, height: 4, alpha: new Uint8Array(16), serverSendTime: 0, timings, droppedFrames: 0, pictureWidth: 640, pictureHeight: 480 };
+    expect(() => encodeMask({ ...base, details: [d] }), 'box outside the picture').to.throw(MaskCodecError, /detail 0: bad box/);
+    expect(() => encodeMask({ ...base, details: [{ ...d, box: { x: 0, y: 0, width: 10, height: 10 }, alpha: new Uint8Array(3) }] })).to.throw(MaskCodecError, /alpha has 3 bytes/);
+    expect(() => encodeMask({ ...base, pictureWidth: 0, details: [{ ...d, box: { x: 0, y: 0, width: 10, height: 10 } }] })).to.throw(MaskCodecError, /picture size/);
+    const good = encodeMask({ ...base, details: [{ ...d, box: { x: 0, y: 0, width: 10, height: 10 } }] });
+    expect(decodeMask(good).details).to.have.length(1);
+    const trailer = MASK_HEADER_BYTES + new DataView(good.buffer, good.byteOffset).getUint32(56, true);
+    const patched = (at: number, v: number) => Uint8Array.from(good, (b, i) => (i === at ? v : b));
+    const cases: [string, Uint8Array][] = [
+      ['no trailer', good.subarray(0, trailer)],
+      ['truncated detail', good.subarray(0, good.length - 3)],
+      ['extra bytes', Uint8Array.from([...good, 0])],
+      ['detail count 0', patched(trailer + 4, 0)],
+      ['detail count 200', patched(trailer + 4, 200)],
+      ['picture width 0', Uint8Array.from(good, (b, i) => (i === trailer || i === trailer + 1 ? 0 : b))],
+      ['box past the picture', patched(trailer + 6, 3)],
+      ['detail encoding', patched(trailer + 5 + 12, 9)],
+    ];
+    for (const [name, buf] of cases) expect(() => decodeMask(buf), name).to.throw(MaskCodecError);
+  });
+
+  it('composeMask: the mask stretched over the picture, each detail stretched over its box on top', () => {
+    const coarse = sampleMask(32, 18);
+    const detail = { box: { x: 40, y: 20, width: 60, height: 50 }, width: 12, height: 10, alpha: new Uint8Array(120).map((_, i) => (i % 12 < 6 ? 255 : 0)) };
+    const out = composeMask({ width: 32, height: 18, alpha: coarse, details: [detail] }, 160, 90);
+    const plain = resizeMaskBilinear(coarse, 32, 18, 160, 90);
+    const patch = resizeMaskBilinear(detail.alpha, 12, 10, 60, 50);
+    for (let y = 0; y < 90; y++) {
+      for (let x = 0; x < 160; x++) {
+        const inside = x >= 40 && x < 100 && y >= 20 && y < 70;
+        expect(out[y * 160 + x], `(${x}, ${y})`).to.equal(inside ? patch[(y - 20) * 60 + (x - 40)] : plain[y * 160 + x]);
+      }
+    }
+    expect(() => composeMask({ width: 32, height: 18, alpha: coarse, details: [{ ...detail, box: { x: 150, y: 0, width: 20, height: 10 } }] }, 160, 90)).to.throw(MaskComposeError);
   });
 
   it('refuses to encode a mask whose size does not match', () => {

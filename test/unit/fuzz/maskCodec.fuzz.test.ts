@@ -45,7 +45,15 @@ const mask = fc.tuple(fc.integer({ min: 1, max: 80 }), fc.integer({ min: 1, max:
   timings,
   droppedFrames: fc.nat({ max: 0xffffffff }),
   encoding: fc.constantFrom(MaskEncoding.Raw, MaskEncoding.Rle),
-}));
+})).chain((m) => fc.oneof(
+  fc.constant({ ...m, details: [] as { box: { x: number; y: number; width: number; height: number }; width: number; height: number; alpha: Uint8Array }[] }),
+  // Version 2: crops' detail layers, boxes inside a 640 × 480 picture.
+  fc.array(
+    fc.tuple(fc.integer({ min: 0, max: 600 }), fc.integer({ min: 0, max: 440 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 24 }), fc.integer({ min: 1, max: 24 }))
+      .chain(([x, y, bw, bh, w, h]) => alpha(w * h).map((a) => ({ box: { x, y, width: bw, height: bh }, width: w, height: h, alpha: a }))),
+    { minLength: 1, maxLength: 4 },
+  ).map((details) => ({ ...m, details, pictureWidth: 640, pictureHeight: 480 })),
+));
 
 /** Largest `new Uint8Array(n)` made while `f` runs (the global constructor is swapped for a spy). */
 function largestAllocation(f: () => unknown): number {
@@ -73,7 +81,8 @@ describe('fuzz: mask codec', function () {
     fc.assert(fc.property(mask, (m) => {
       const d = decodeMask(encodeMask(m));
       expect(d.alpha).to.deep.equal(m.alpha);
-      expect({ ...d, alpha: undefined, encoding: undefined }).to.deep.equal({ ...m, alpha: undefined, encoding: undefined });
+      expect(d.details.map((x) => ({ ...x, alpha: [...x.alpha] }))).to.deep.equal(m.details.map((x) => ({ ...x, alpha: [...x.alpha] })));
+      expect({ ...d, alpha: undefined, encoding: undefined, details: undefined }).to.deep.equal({ ...m, alpha: undefined, encoding: undefined, details: undefined });
       if (m.encoding === MaskEncoding.Raw) expect(d.encoding).to.equal(MaskEncoding.Raw);
     }), fuzzParams());
   });

@@ -8,9 +8,15 @@ import * as tf from '@tensorflow/tfjs';
 import { BatchGraphError, withBatchSize } from '../../../src/inference/batchGraph.js';
 import { ModelStore } from '../../../src/inference/modelStore.js';
 import { TfjsBackbone } from '../../../src/inference/tfjsBackbone.js';
-import { BatchSessionError, SegmentationEngine } from '../../../src/inference/engine.js';
+import { BatchSessionError, SegmentationEngine, type PreparedFrame } from '../../../src/inference/engine.js';
+import { wholePicture } from '../../../src/roi/roiTracker.js';
 import { selectBackend } from '../../../src/inference/backend.js';
 import { grey, portrait, score } from './portrait.js';
+
+/** Model-input RGB as one whole-picture view (what process() makes of it). */
+function whole(rgb: Uint8Array): PreparedFrame {
+  return { views: [{ rgb, view: { kind: 'whole', box: wholePicture(256, 144) } }], ms: 0 };
+}
 
 describe('inference batching', function () {
   this.timeout(120_000);
@@ -94,8 +100,8 @@ describe('inference batching', function () {
         // p sees the person on even frames, q on odd ones: their memories differ.
         const [fp, fq] = i % 2 === 0 ? [person.rgb, empty] : [empty, person.rgb];
         // Order within the batch must not matter either: q first on odd frames.
-        const batch = i % 2 === 0 ? [{ id: 'p', rgb: fp }, { id: 'q', rgb: fq }] : [{ id: 'q', rgb: fq }, { id: 'p', rgb: fp }];
-        const results = engine.processBatch(batch);
+        const batch = i % 2 === 0 ? [{ id: 'p', frame: whole(fp) }, { id: 'q', frame: whole(fq) }] : [{ id: 'q', frame: whole(fq) }, { id: 'p', frame: whole(fp) }];
+        const results = engine.processBatch(batch, false);
         const byId = Object.fromEntries(batch.map((b, k) => [b.id, results[k]!]));
         expect(results.every((r) => r.batchSize === 2)).to.equal(true);
         const wantP = reference.process('p', fp);
@@ -106,7 +112,7 @@ describe('inference batching', function () {
         expect(score(withPerson.mask, person, 255).face).to.be.at.least(0.9);
         expect(tf.memory().numTensors).to.equal(base);
       }
-      expect(() => engine.processBatch([{ id: 'p', rgb: empty }, { id: 'p', rgb: empty }])).to.throw(BatchSessionError, /one after another/);
+      expect(() => engine.processBatch([{ id: 'p', frame: whole(empty) }, { id: 'p', frame: whole(empty) }])).to.throw(BatchSessionError, /one after another/);
       for (const e of [engine, reference]) {
         e.closeSession('p');
         e.closeSession('q');

@@ -126,8 +126,7 @@ describe('inference/engine SegmentationEngine', () => {
     e.openSession('x');
     for (let i = 0; i < 3; i++) {
       const img = portrait(256, 144, 0.6 + 0.1 * i);
-      const { rgb, roi, luma } = e.prepare('x', rgbToI420(img.rgb, 256, 144));
-      e.process('x', rgb, roi, luma);
+      e.segment('x', rgbToI420(img.rgb, 256, 144));
     }
     e.close();
     e.close();

@@ -4,6 +4,7 @@ import { SegmentationEngine } from '../../../src/inference/engine.js';
 import { DEFAULT_ROI } from '../../../src/roi/roiTracker.js';
 import { rgbToI420 } from '../../../src/decode/yuvToRgb.js';
 import { resizeMaskBilinear } from '../../../src/decode/resizeMask.js';
+import { composeMask } from '../../../src/egress/maskCompose.js';
 import { portrait, score } from './portrait.js';
 
 describe('inference/engine with a region of interest (real model, real photo)', () => {
@@ -24,21 +25,32 @@ describe('inference/engine with a region of interest (real model, real photo)', 
     engine.openSession('roi');
     try {
       const first = engine.prepare('roi', pic);
-      expect(first.roi).to.deep.equal({ x: 0, y: 0, width: PW, height: PH, pictureWidth: PW, pictureHeight: PH });
-      const r0 = engine.process('roi', first.rgb, first.roi);
+      expect(first.views.map((v) => v.view)).to.deep.equal([{ kind: 'whole', box: { x: 0, y: 0, width: PW, height: PH, pictureWidth: PW, pictureHeight: PH } }]);
+      const r0 = engine.processBatch([{ id: 'roi', frame: first }])[0]!;
       expect(r0.roiMs).to.be.a('number');
+      expect(r0.details, 'no detail layer without a crop').to.equal(undefined);
       const s0 = score(resizeMaskBilinear(r0.mask, r0.width, r0.height, PW, PH), img, 255);
       expect(s0.face, JSON.stringify(s0)).to.be.at.least(0.9);
 
       const second = engine.prepare('roi', pic);
-      const b = second.roi;
+      expect(second.views.map((v) => v.view.kind)).to.deep.equal(['crop']);
+      const b = second.views[0]!.view.box;
       // A crop: much smaller than the picture, around the person (x 204..436, y 240..480 here).
       expect(b.width * b.height).to.be.below(0.6 * PW * PH);
       expect(b.x).to.be.below(220);
       expect(b.x + b.width).to.be.above(420);
       expect(b.y + b.height).to.equal(PH);
-      const r1 = engine.process('roi', second.rgb, second.roi);
+      const r1 = engine.processBatch([{ id: 'roi', frame: second }])[0]!;
       const full = resizeMaskBilinear(r1.mask, r1.width, r1.height, PW, PH);
+      // The crop's detail layer: its box, the model's grid, and the person's face in it.
+      expect(r1.details).to.have.length(1);
+      const d = r1.details![0]!;
+      expect(d.box).to.deep.equal(b);
+      expect([d.width, d.height, d.alpha.length]).to.deep.equal([256, 144, 256 * 144]);
+      const shown = composeMask({ width: r1.width, height: r1.height, alpha: r1.mask, details: r1.details! }, PW, PH);
+      const sd = score(shown, img, 255);
+      expect(sd.face, JSON.stringify(sd)).to.be.at.least(0.9);
+      expect(sd.precision, JSON.stringify(sd)).to.be.at.least(0.85);
       const s1 = score(full, img, 255);
       expect(s1.face, JSON.stringify(s1)).to.be.at.least(0.9);
       expect(s1.precision, JSON.stringify(s1)).to.be.at.least(0.85);
@@ -60,12 +72,12 @@ describe('inference/engine with a region of interest (real model, real photo)', 
     const pic = rgbToI420(img.rgb, PW, PH);
     engine.openSession('count');
     for (let i = 0; i < 40; i++) {
-      const p = engine.prepare('count', pic);
-      engine.process('count', p.rgb, p.roi);
+      const r = engine.segment('count', pic);
+      // Frame 0 whole; then a crop, and the whole picture besides it every 10th frame (refreshFrames 10).
+      expect(r.views, `frame ${i}`).to.equal(i === 0 ? 1 : i % 10 === 0 ? 2 : 1);
       expect(tf.memory().numTensors).to.equal(baseline);
     }
-    // Whole on frame 0 and on every 10th frame (refreshFrames 10); a crop otherwise.
-    expect(engine.roiCounts('count')).to.deep.equal({ cropped: 36, whole: 4 });
+    expect(engine.roiCounts('count')).to.deep.equal({ cropped: 39, whole: 1 });
     engine.closeSession('count');
     expect(tf.memory().numTensors).to.equal(baseline);
     expect(engine.roiCounts('count')).to.equal(null);
@@ -96,13 +108,13 @@ describe('inference/engine with a region of interest (real model, real photo)', 
       for (let i = 0; i < 8; i++) {
         const a = fused.prepare('s', pic);
         const b = tensor.prepare('s', pic);
-        expect(b.roi, `frame ${i}: same crop`).to.deep.equal(a.roi);
-        const ma = fused.process('s', a.rgb, a.roi).mask;
-        const mb = tensor.process('s', b.rgb, b.roi).mask;
+        expect(b.views.map((v) => v.view), `frame ${i}: same views`).to.deep.equal(a.views.map((v) => v.view));
+        const ma = fused.processBatch([{ id: 's', frame: a }])[0]!.mask;
+        const mb = tensor.processBatch([{ id: 's', frame: b }])[0]!.mask;
         let worst = 0;
         for (let k = 0; k < ma.length; k++) worst = Math.max(worst, Math.abs(ma[k]! - mb[k]!));
         expect(worst, `frame ${i}: largest difference in mask steps`).to.be.at.most(2);
-        if (i > 0) expect(a.roi.width).to.be.below(PW);
+        if (i > 0) expect(a.views[0]!.view.box.width).to.be.below(PW);
         // The tensor read builds its lookup tables once per memory size (1..4 frames, frames 1..4);
         // after that the count must not move (the uncropped inputs made for the tensor path are freed).
         if (i === 4) steady = tf.memory().numTensors;

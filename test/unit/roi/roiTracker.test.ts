@@ -1,51 +1,69 @@
 import { expect } from 'chai';
-import { DEFAULT_ROI, logitBounds, maskBounds, RoiOptionsError, RoiTracker, type RoiBox, type RoiOptions } from '../../../src/roi/roiTracker.js';
+import { DEFAULT_ROI, RoiOptionsError, RoiTracker, thresholdLogit, type RoiBox, type RoiOptions, type RoiView } from '../../../src/roi/roiTracker.js';
+import { ComponentFinder } from '../../../src/roi/components.js';
 
 const W = 256;
 const H = 144;
 const PW = 640;
 const PH = 480;
 
-/** A mask grid with a filled rectangle [x0, x1) × [y0, y1) of value v. */
-function blob(x0: number, y0: number, x1: number, y1: number, v = 255): Uint8Array {
-  const m = new Uint8Array(W * H);
-  for (let y = y0; y < y1; y++) m.fill(v, y * W + x0, y * W + x1);
+/** Logits over the mask grid: +8 inside the rectangles [x0, x1) × [y0, y1), −8 elsewhere. */
+function blobs(...rects: [number, number, number, number][]): Float32Array {
+  const m = new Float32Array(W * H).fill(-8);
+  for (const [x0, y0, x1, y1] of rects) for (let y = y0; y < y1; y++) m.fill(8, y * W + x0, y * W + x1);
   return m;
 }
 
-/** The blob's box in picture pixels. */
+/** A rectangle of the grid in picture pixels. */
 function inPicture(x0: number, y0: number, x1: number, y1: number) {
   return { x0: (x0 * PW) / W, y0: (y0 * PH) / H, x1: (x1 * PW) / W, y1: (y1 * PH) / H };
 }
 
-function expectWellFormed(b: RoiBox): void {
+function expectWellFormed(b: RoiBox, pw = PW, ph = PH): void {
   expect(b.x % 2, 'even x').to.equal(0);
   expect(b.y % 2, 'even y').to.equal(0);
   expect(b.x).to.be.at.least(0);
   expect(b.y).to.be.at.least(0);
-  expect(b.x + b.width).to.be.at.most(PW);
-  expect(b.y + b.height).to.be.at.most(PH);
-  expect([b.pictureWidth, b.pictureHeight]).to.deep.equal([PW, PH]);
+  expect(b.x + b.width).to.be.at.most(pw);
+  expect(b.y + b.height).to.be.at.most(ph);
+  expect([b.pictureWidth, b.pictureHeight]).to.deep.equal([pw, ph]);
+}
+
+const contains = (b: RoiBox, p: { x0: number; y0: number; x1: number; y1: number }) => b.x <= p.x0 + 1 && b.y <= p.y0 + 1 && b.x + b.width >= p.x1 - 1 && b.y + b.height >= p.y1 - 1;
+
+/** One frame: plan, then observe `logits` as the frame's prediction over the views. */
+function step(t: RoiTracker, logits: Float32Array, pw = PW, ph = PH): RoiView[] {
+  const views = t.plan(pw, ph);
+  t.observe(logits, W, H, pw, ph, views);
+  return views;
 }
 
 const noRefresh: RoiOptions = { ...DEFAULT_ROI, refreshFrames: 0 };
 
-describe('roi/roiTracker', () => {
-  it('maskBounds: the inclusive-exclusive box of values ≥ threshold, or null', () => {
-    expect(maskBounds(new Uint8Array(W * H), W, H, 128)).to.equal(null);
-    expect(maskBounds(blob(10, 20, 30, 40, 127), W, H, 128)).to.equal(null);
-    expect(maskBounds(blob(10, 20, 30, 40), W, H, 128)).to.deep.equal({ x0: 10, y0: 20, x1: 30, y1: 40 });
-    const m = blob(10, 20, 30, 40);
-    m[143 * W + 255] = 200; // the last pixel
-    expect(maskBounds(m, W, H, 128)).to.deep.equal({ x0: 10, y0: 20, x1: 256, y1: 144 });
+describe('roi/components ComponentFinder', () => {
+  it('finds each 4-connected region with its box and area, largest first, and drops the small ones', () => {
+    const f = new ComponentFinder(W, H);
+    const m = blobs([10, 20, 30, 40], [100, 10, 110, 15], [200, 100, 202, 101]);
+    // A diagonal touch is not a connection.
+    m[50 * W + 50] = 8;
+    m[51 * W + 51] = 8;
+    expect(f.find(m, 0, 3)).to.deep.equal([
+      { x0: 10, y0: 20, x1: 30, y1: 40, area: 400 },
+      { x0: 100, y0: 10, x1: 110, y1: 15, area: 50 },
+    ]);
+    expect(f.find(m, 0, 1)).to.have.length(5);
+    expect(f.find(new Float32Array(W * H).fill(-8), 0, 1)).to.deep.equal([]);
+    expect(() => f.find(new Float32Array(10), 0, 1)).to.throw(RangeError);
   });
+});
 
+describe('roi/roiTracker', () => {
   it('starts on the whole picture, then crops around the person with the margin, at the crop aspect', () => {
     const t = new RoiTracker(noRefresh);
-    expect(t.next(PW, PH)).to.equal(null);
-    t.update(blob(100, 40, 140, 120), W, H, PW, PH, false);
-    const b = t.next(PW, PH)!;
-    expect(b).to.not.equal(null);
+    expect(step(t, blobs([100, 40, 140, 120])).map((v) => v.kind)).to.deep.equal(['whole']);
+    const views = t.plan(PW, PH);
+    expect(views.map((v) => v.kind)).to.deep.equal(['crop']);
+    const b = views[0]!.box;
     expectWellFormed(b);
     const p = inPicture(100, 40, 140, 120); // 100 × 266.7 px
     // The person's box plus 10 % on each side lies inside the crop.
@@ -59,74 +77,125 @@ describe('roi/roiTracker', () => {
     expect(b.width / b.height).to.be.closeTo(0.75, 0.02);
     expect(b.x + b.width / 2).to.be.closeTo((p.x0 + p.x1) / 2, 2);
     expect(b.width * b.height).to.be.below(0.3 * PW * PH);
-    expect([t.cropped, t.whole]).to.deep.equal([0, 1]);
+    expect([t.cropped, t.whole, t.people]).to.deep.equal([0, 1, 1]);
   });
 
   it('leads a moving person by its last displacement', () => {
     const t = new RoiTracker(noRefresh);
-    t.update(blob(100, 40, 140, 120), W, H, PW, PH, false);
-    const still = t.next(PW, PH)!;
-    t.update(blob(112, 40, 152, 120), W, H, PW, PH, true); // moved 12 cells = 30 px right
-    const moved = t.next(PW, PH)!;
+    step(t, blobs([100, 40, 140, 120]));
+    const still = t.plan(PW, PH)[0]!.box;
+    t.observe(blobs([112, 40, 152, 120]), W, H, PW, PH, [{ kind: 'crop', box: still }]); // moved 12 cells = 30 px right
+    const moved = t.plan(PW, PH)[0]!.box;
     // Centre: person centre (+30 px) plus the same again ahead (lead 1).
     expect(moved.x + moved.width / 2 - (still.x + still.width / 2)).to.be.closeTo(60, 2);
     const noLead = new RoiTracker({ ...noRefresh, lead: 0 });
-    noLead.update(blob(100, 40, 140, 120), W, H, PW, PH, false);
-    noLead.update(blob(112, 40, 152, 120), W, H, PW, PH, true);
-    expect(noLead.next(PW, PH)!.x + noLead.next(PW, PH)!.width / 2 - (still.x + still.width / 2)).to.be.closeTo(30, 2);
+    step(noLead, blobs([100, 40, 140, 120]));
+    step(noLead, blobs([112, 40, 152, 120]));
+    const b = noLead.plan(PW, PH)[0]!.box;
+    expect(b.x + b.width / 2 - (still.x + still.width / 2)).to.be.closeTo(30, 2);
   });
 
-  it('falls back to the whole picture when nobody is found, when the crop would be most of the picture, and on a new picture size', () => {
+  it('gives people far apart a crop each, left to right, and people close together one crop', () => {
     const t = new RoiTracker(noRefresh);
-    t.update(blob(100, 40, 140, 120), W, H, PW, PH, false);
-    expect(t.next(PW, PH)).to.not.equal(null);
-    expect(t.next(1280, 720), 'other picture size').to.equal(null);
-    t.update(new Uint8Array(W * H), W, H, PW, PH, true);
-    expect(t.next(PW, PH), 'nobody').to.equal(null);
-    t.update(blob(10, 5, 246, 140), W, H, PW, PH, false);
-    expect(t.next(PW, PH), 'a person filling the frame').to.equal(null);
+    step(t, blobs([20, 60, 40, 120], [200, 50, 222, 120]));
+    const apart = t.plan(PW, PH);
+    expect(apart.map((v) => v.kind)).to.deep.equal(['crop', 'crop']);
+    expect(contains(apart[0]!.box, inPicture(20, 60, 40, 120))).to.equal(true);
+    expect(contains(apart[1]!.box, inPicture(200, 50, 222, 120))).to.equal(true);
+    for (const v of apart) expectWellFormed(v.box);
+    const u = new RoiTracker(noRefresh);
+    step(u, blobs([100, 60, 120, 120], [124, 60, 144, 120]));
+    const close = u.plan(PW, PH);
+    expect(close).to.have.length(1);
+    expect(contains(close[0]!.box, inPicture(100, 60, 144, 120))).to.equal(true);
+  });
+
+  it('merges the closest groups beyond maxCrops; every person stays inside a crop', () => {
+    const people: [number, number, number, number][] = [[4, 90, 14, 120], [60, 90, 70, 120], [120, 90, 130, 120], [180, 90, 190, 120], [240, 90, 250, 120]];
+    const t = new RoiTracker({ ...noRefresh, maxCrops: 3, minSize: 0.1 });
+    step(t, blobs(...people));
+    expect(t.people).to.equal(5);
+    const views = t.plan(PW, PH);
+    expect(views).to.have.length(3);
+    for (const p of people) expect(views.some((v) => contains(v.box, inPicture(...p))), `person at ${p}`).to.equal(true);
+  });
+
+  it('keeps a person keepFrames frames after their crop last saw them, then goes back to the whole picture', () => {
+    const t = new RoiTracker({ ...noRefresh, keepFrames: 3 });
+    step(t, blobs([100, 40, 140, 120]));
+    const kinds: string[] = [];
+    for (let i = 0; i < 6; i++) kinds.push(step(t, blobs()).map((v) => v.kind).join('+'));
+    // Missed 1, 2, 3 (kept), 4 (gone): crops for four frames, then the whole picture.
+    expect(kinds).to.deep.equal(['crop', 'crop', 'crop', 'crop', 'whole', 'whole']);
+    expect(t.people).to.equal(0);
+    // Seen again within keepFrames: the count starts over.
+    const u = new RoiTracker({ ...noRefresh, keepFrames: 2 });
+    step(u, blobs([100, 40, 140, 120]));
+    step(u, blobs());
+    step(u, blobs());
+    step(u, blobs([100, 40, 140, 120]));
+    step(u, blobs());
+    step(u, blobs());
+    expect(u.plan(PW, PH).map((v) => v.kind)).to.deep.equal(['crop']);
+  });
+
+  it('adds the whole picture every refreshFrames frames, so newcomers are found, and tracks them from then on', () => {
+    const t = new RoiTracker({ ...DEFAULT_ROI, refreshFrames: 5 });
+    const whole: number[] = [];
+    for (let i = 0; i < 16; i++) {
+      const views = t.plan(PW, PH);
+      if (views.some((v) => v.kind === 'whole')) whole.push(i);
+      // A second person, away from the first, is in the prediction from the whole-picture frame 10 on.
+      t.observe(i < 10 ? blobs([100, 40, 140, 120]) : blobs([100, 40, 140, 120], [220, 60, 240, 120]), W, H, PW, PH, views);
+    }
+    expect(whole).to.deep.equal([0, 5, 10, 15]);
+    expect(t.people).to.equal(2);
+    expect(t.plan(PW, PH).filter((v) => v.kind === 'crop')).to.have.length(2);
+  });
+
+  it('segments the whole picture alone when a crop would be most of it, on a new picture size, and drops noise', () => {
+    const t = new RoiTracker(noRefresh);
+    step(t, blobs([10, 5, 246, 140]));
+    expect(t.plan(PW, PH).map((v) => v.kind), 'a person filling the frame').to.deep.equal(['whole']);
+    const u = new RoiTracker(noRefresh);
+    step(u, blobs([100, 40, 140, 120]));
+    expect(u.plan(1280, 720).map((v) => v.kind), 'other picture size').to.deep.equal(['whole']);
+    const v = new RoiTracker(noRefresh);
+    step(v, blobs([100, 40, 102, 42])); // 4 cells: below minArea
+    expect(v.people).to.equal(0);
   });
 
   it('does not lead across a change of picture size', () => {
     const t = new RoiTracker(noRefresh);
-    t.update(blob(100, 40, 140, 120), W, H, PW, PH, false);
-    t.update(blob(100, 40, 140, 120), W, H, 1280, 960, false); // same place in the grid, twice the pixels
-    const b = t.next(1280, 960)!;
+    step(t, blobs([100, 40, 140, 120]));
+    step(t, blobs([100, 40, 140, 120]), 1280, 960); // same place in the grid, twice the pixels
+    const b = t.plan(1280, 960)[0]!.box;
     // Centred on the person (x 500..700 px here), not pushed on by the 300 px its centre "moved" (→ 900).
     expect(b.x + b.width / 2).to.be.closeTo(600, 4);
   });
 
-  it('keeps small people inside the picture at the minimum crop size', () => {
+  it('keeps small people inside the picture at the minimum crop size, even-aligned in odd-sized pictures', () => {
     const t = new RoiTracker(noRefresh);
-    t.update(blob(250, 140, 256, 144), W, H, PW, PH, false); // a few pixels in the corner
-    const b = t.next(PW, PH)!;
+    step(t, blobs([246, 134, 256, 144])); // a few pixels in the corner
+    const b = t.plan(PW, PH)[0]!.box;
     expectWellFormed(b);
     expect(b.height).to.be.at.least(Math.floor(DEFAULT_ROI.minSize * PH) - 2);
     expect(b.x + b.width).to.equal(PW);
     expect(b.y + b.height).to.equal(PH);
+    const u = new RoiTracker(noRefresh);
+    step(u, blobs([200, 100, 256, 144]), 641, 481);
+    const c = u.plan(641, 481)[0]!.box;
+    expectWellFormed(c, 641, 481);
+    expect(c.x + c.width).to.equal(641);
+    expect(c.y + c.height).to.equal(481);
   });
 
-  it('segments the whole picture every refreshFrames frames, so newcomers are found', () => {
-    const t = new RoiTracker({ ...DEFAULT_ROI, refreshFrames: 5 });
-    const whole: number[] = [];
-    for (let i = 0; i < 16; i++) {
-      const b = t.next(PW, PH);
-      if (!b) whole.push(i);
-      t.update(blob(100, 40, 140, 120), W, H, PW, PH, b !== null);
+  it('counts a pixel as person where σ(logit) × 255 rounds to ≥ threshold', () => {
+    for (const t of [1, 64, 128, 200, 255]) {
+      const l = thresholdLogit(t);
+      expect(Math.round(255 / (1 + Math.exp(-(l + 1e-6))))).to.be.at.least(t);
+      expect(Math.round(255 / (1 + Math.exp(-(l - 1e-3))))).to.be.below(t);
     }
-    expect(whole).to.deep.equal([0, 5, 10, 15]);
-    expect(t.cropped + t.whole).to.equal(16);
-    expect(t.whole).to.equal(4);
-  });
-
-  it('hold keeps the crop while the new one lies inside it and is not much smaller', () => {
-    const t = new RoiTracker({ ...noRefresh, hold: 0.8, lead: 0 });
-    t.update(blob(100, 40, 140, 120), W, H, PW, PH, false);
-    const first = t.next(PW, PH)!;
-    t.update(blob(101, 41, 139, 119), W, H, PW, PH, true); // slightly smaller, inside
-    expect(t.next(PW, PH)).to.deep.equal(first);
-    t.update(blob(150, 40, 190, 120), W, H, PW, PH, true); // moved away
-    expect(t.next(PW, PH)!.x).to.be.above(first.x);
   });
 
   it('rejects bad options with a message naming the field', () => {
@@ -135,38 +204,8 @@ describe('roi/roiTracker', () => {
     expect(() => new RoiTracker({ ...DEFAULT_ROI, maxArea: 1.5 })).to.throw(RoiOptionsError, /maxArea/);
     expect(() => new RoiTracker({ ...DEFAULT_ROI, refreshFrames: 1.5 })).to.throw(RoiOptionsError, /refreshFrames/);
     expect(() => new RoiTracker({ ...DEFAULT_ROI, threshold: 0 })).to.throw(RoiOptionsError, /threshold/);
-    expect(() => new RoiTracker({ ...DEFAULT_ROI, hold: Number.NaN })).to.throw(RoiOptionsError, /hold/);
-    expect(() => new RoiTracker({ ...DEFAULT_ROI, source: 'memory' as 'mask' })).to.throw(RoiOptionsError, /source/);
-  });
-
-  it('prediction source: the box of the frame\'s own logits, the same as of σ(logits) × 255 rounded', () => {
-    expect(DEFAULT_ROI.source).to.equal('prediction');
-    let seed = 3;
-    const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296);
-    for (let k = 0; k < 20; k++) {
-      const logits = new Float32Array(W * H).fill(-8);
-      const [x0, y0] = [Math.floor(rand() * 200), Math.floor(rand() * 100)];
-      for (let y = y0; y < y0 + 30; y++) for (let x = x0; x < x0 + 40; x++) logits[y * W + x] = (rand() - 0.4) * 0.1; // around the threshold
-      const bytes = Uint8Array.from(logits, (l) => Math.round(255 / (1 + Math.exp(-l))));
-      expect(logitBounds(logits, W, H, Math.log(127.5 / 127.5))).to.deep.equal(maskBounds(bytes, W, H, 128));
-      const a = new RoiTracker({ ...noRefresh, source: 'prediction' });
-      const b = new RoiTracker({ ...noRefresh, source: 'mask' });
-      expect(a.source).to.equal('prediction');
-      expect(b.source).to.equal('mask');
-      a.updateFromLogits(logits, W, H, PW, PH, false);
-      b.update(bytes, W, H, PW, PH, false);
-      expect(a.next(PW, PH)).to.deep.equal(b.next(PW, PH));
-    }
-    expect(logitBounds(new Float32Array(W * H).fill(-1), W, H, 0)).to.equal(null);
-  });
-
-  it('keeps crops even-aligned and inside odd-sized pictures, up to their last column and row', () => {
-    const t = new RoiTracker(noRefresh);
-    t.update(blob(200, 100, 256, 144), W, H, 641, 481, false); // person at the bottom-right corner
-    const b = t.next(641, 481)!;
-    expect(b.x % 2).to.equal(0);
-    expect(b.y % 2).to.equal(0);
-    expect(b.x + b.width).to.equal(641);
-    expect(b.y + b.height).to.equal(481);
+    expect(() => new RoiTracker({ ...DEFAULT_ROI, maxCrops: 0 })).to.throw(RoiOptionsError, /maxCrops/);
+    expect(() => new RoiTracker({ ...DEFAULT_ROI, keepFrames: -1 })).to.throw(RoiOptionsError, /keepFrames/);
+    expect(() => new RoiTracker({ ...DEFAULT_ROI, minArea: 0.5 })).to.throw(RoiOptionsError, /minArea/);
   });
 });
