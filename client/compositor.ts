@@ -107,6 +107,13 @@ export class Compositor {
     }
   }
 
+  /** The mask last drawn, as it arrived and as composed (picture size), for tests. */
+  lastShown(): { raw: Uint8Array; composed: Uint8Array; width: number; height: number } | undefined {
+    const m = this.maskShown;
+    if (!m || !this.composed) return undefined;
+    return { raw: m.raw, composed: this.composed, width: m.msg.pictureWidth ?? this.out.width, height: m.msg.pictureHeight ?? this.out.height };
+  }
+
   /** The mask composed at the picture's size (whole-picture mask + detail layers) into the mask canvas, once per mask. */
   private uploadMask(m: ReceivedMask, frameWidth: number, frameHeight: number): void {
     if (this.maskShown === m) return;

@@ -39,6 +39,14 @@ const ui = {
 };
 const hud = new Hud(ui.hud);
 const compositor = new Compositor(ui.view, options.effect);
+hooks.snapshotMask = async () => {
+  const s = compositor.lastShown();
+  if (!s) return null;
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', s.composed.slice()));
+  let message = '';
+  for (let i = 0; i < s.raw.length; i++) message += String.fromCharCode(s.raw[i]!);
+  return { message: btoa(message), sha256: Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join(''), width: s.width, height: s.height };
+};
 ui.effect.value = options.effect;
 ui.effect.addEventListener('change', () => {
   if (isEffect(ui.effect.value)) compositor.effect = ui.effect.value;

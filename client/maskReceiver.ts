@@ -10,6 +10,8 @@ import type { LocalFrame } from './localFrames.js';
 
 export interface ReceivedMask {
   readonly msg: MaskMessage;
+  /** The message as it arrived (tests compare what the page drew with what it was sent). */
+  readonly raw: Uint8Array;
   /** performance.now() at arrival, ms. */
   readonly receivedAtMs: number;
   /** Capture timestamp of the source frame, µs, when the RTP mapping is known. */
@@ -51,6 +53,7 @@ export function attachMaskReceiver(channel: RTCDataChannel, deps: MaskReceiverDe
     sendAck(channel, msg.seq, e2eMs, deps.onError);
     deps.onMask({
       msg,
+      raw: new Uint8Array(ev.data),
       receivedAtMs,
       ...(m.sourceUs !== undefined ? { sourceUs: m.sourceUs } : {}),
       ...(m.frame ? { frame: m.frame } : {}),

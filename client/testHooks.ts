@@ -21,6 +21,11 @@ export interface MaskstreamHooks {
   misalignmentMs: number | null;
   mapping: Record<string, unknown>;
   sessionId: string | null;
+  /**
+   * The mask on screen: its message (base64) and the SHA-256 (hex) of the alpha the page composed
+   * from it at width × height, so a test can compose the same message itself and compare.
+   */
+  snapshotMask?: () => Promise<{ message: string; sha256: string; width: number; height: number } | null>;
 }
 
 declare global {

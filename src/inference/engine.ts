@@ -319,6 +319,7 @@ export class SegmentationEngine {
     const picture = views[0]!.view.box;
     if (session.roi && track) {
       session.roi.observe(data.logits, W, H, picture.pictureWidth, picture.pictureHeight, views.map((v) => v.view));
+      // Detail layers of the crops (not of discovery tiles: nobody is tracked there yet).
       const crops = views.map((v, i) => ({ v, out: outs[i]! })).filter((x) => x.v.view.kind === 'crop');
       if (crops.length) {
         const correction = temporalCorrection(mask, data.logits, scratch.correction);

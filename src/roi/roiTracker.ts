@@ -32,9 +32,13 @@ export interface RoiBox {
   readonly pictureHeight: number;
 }
 
-/** What the backbone runs on for one frame: crops around people, and/or the whole picture. */
+/**
+ * What the backbone runs on for one frame: crops around people, the whole picture, or a
+ * discovery tile (a part of the picture looked at closer, in turn, to find people the whole
+ * picture shows too small).
+ */
 export interface RoiView {
-  readonly kind: 'crop' | 'whole';
+  readonly kind: 'crop' | 'whole' | 'tile';
   readonly box: RoiBox;
 }
 
@@ -71,6 +75,11 @@ export interface RoiOptions {
   readonly keepFrames: number;
   /** Smallest region counted as a person, mask-grid cells (smaller ones are noise). */
   readonly minArea: number;
+  /**
+   * Discovery tiles: the picture split into tiles × tiles overlapping parts, one of them segmented
+   * besides the crops on each frame that has no whole-picture view, in turn (0 = off).
+   */
+  readonly tiles: number;
 }
 
 /**
@@ -91,6 +100,7 @@ export const DEFAULT_ROI: Readonly<RoiOptions> = Object.freeze({
   mergeArea: 1.5,
   keepFrames: 15,
   minArea: 12,
+  tiles: 0,
 });
 
 export class RoiOptionsError extends Error {
@@ -113,6 +123,7 @@ export function validateRoiOptions(o: RoiOptions): void {
   if (!(o.mergeArea >= 1 && o.mergeArea <= 100)) bad(`mergeArea ${o.mergeArea} must be in [1, 100]`);
   if (!(Number.isInteger(o.keepFrames) && o.keepFrames >= 0 && o.keepFrames <= 600)) bad(`keepFrames ${o.keepFrames} must be an integer in [0, 600]`);
   if (!(Number.isInteger(o.minArea) && o.minArea >= 1)) bad(`minArea ${o.minArea} must be an integer ≥ 1`);
+  if (!(Number.isInteger(o.tiles) && o.tiles >= 0 && o.tiles <= 4)) bad(`tiles ${o.tiles} must be an integer in [0, 4]`);
 }
 
 /** A box in picture pixels, float, inclusive-exclusive. */
@@ -159,6 +170,7 @@ export class RoiTracker {
   private tracks: Track[] = [];
   private picture: [number, number] = [0, 0];
   private frames = 0;
+  private tileTurn = 0;
   private finder: ComponentFinder | undefined;
   private finderSize: [number, number] = [0, 0];
   /** Frames segmented with at least one crop / on the whole picture alone (for reports). */
@@ -187,7 +199,9 @@ export class RoiTracker {
     if (!crops) return [whole];
     const refresh = this.o.refreshFrames > 0 && this.frames > 0 && this.frames % this.o.refreshFrames === 0;
     const views = crops.map((box): RoiView => ({ kind: 'crop', box }));
-    return refresh ? [whole, ...views] : views;
+    if (refresh) return [whole, ...views];
+    const tile = this.tile(pictureWidth, pictureHeight);
+    return tile ? [...views, { kind: 'tile', box: tile }] : views;
   }
 
   /**
@@ -248,6 +262,21 @@ export class RoiTracker {
       if (!kept.some((k) => iou(k.box, t.box) > 0.5)) kept.push(t);
     }
     this.tracks = kept;
+  }
+
+  /** This frame's discovery tile, in turn over a tiles × tiles grid of parts overlapping by a third, or null. */
+  private tile(pw: number, ph: number): RoiBox | null {
+    const n = this.o.tiles;
+    if (n < 1) return null;
+    // Each tile spans 1/n of the picture plus a third of that on each side inside it.
+    const k = this.tileTurn++ % (n * n);
+    const tw = Math.min(pw, (pw / n) * (1 + 2 / 3));
+    const th = Math.min(ph, (ph / n) * (1 + 2 / 3));
+    const cx = ((k % n) + 0.5) * (pw / n);
+    const cy = (Math.floor(k / n) + 0.5) * (ph / n);
+    const x = Math.max(0, Math.min(pw - tw, cx - tw / 2));
+    const y = Math.max(0, Math.min(ph - th, cy - th / 2));
+    return evenBox({ x0: x, y0: y, x1: x + tw, y1: y + th }, pw, ph);
   }
 
   private predicted(t: Track): Box {

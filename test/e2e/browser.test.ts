@@ -13,6 +13,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startServer } from '../../src/main.js';
 import { projectRoot } from '../../src/paths.js';
+import { createHash } from 'node:crypto';
+import { decodeMask } from '../../src/egress/maskCodec.js';
+import { composeMask } from '../../src/egress/maskCompose.js';
 import { CHROMIUM_PATH, chromiumAvailable, launchChromium, type LaunchedChromium } from './chromium.js';
 
 const run = promisify(execFile);
@@ -141,5 +144,31 @@ describe('browser end to end (Chromium, fake camera)', function () {
     const artifacts = path.join(projectRoot(), 'artifacts');
     mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: path.join(artifacts, 'e2e-blur.png') });
+  });
+
+  it('draws each mask as composeMask does (the function segment and bench:quality use), detail layers of the crops included', async () => {
+    server = await startServer({ port: 0, host: '127.0.0.1' });
+    browser = await launchChromium({ clipPath });
+    const { page } = browser;
+    await page.goto(`http://127.0.0.1:${server.port}/?autostart=1`);
+    await page.waitForFunction(() => ((window as unknown as { __maskstream?: { masksReceived: number } }).__maskstream?.masksReceived ?? 0) > 0, undefined, { timeout: 90_000, polling: 100 });
+    let compared = 0;
+    let withDetails = 0;
+    // The person's crop is planned from the first mask on: masks with detail layers follow.
+    for (let tries = 0; tries < 200 && (withDetails < 3 || compared < 5); tries++) {
+      const snap = await page.evaluate(() => (window as unknown as { __maskstream: { snapshotMask: () => Promise<{ message: string; sha256: string; width: number; height: number } | null> } }).__maskstream.snapshotMask());
+      if (snap) {
+        const msg = decodeMask(Buffer.from(snap.message, 'base64'));
+        const mine = composeMask(msg, snap.width, snap.height);
+        expect(createHash('sha256').update(mine).digest('hex'), `mask ${msg.seq} (${msg.details.length} detail layers)`).to.equal(snap.sha256);
+        compared++;
+        if (msg.details.length) withDetails++;
+      }
+      await page.waitForTimeout(50);
+    }
+    console.log(`      compared ${compared} masks drawn by the page with composeMask, ${withDetails} with detail layers`);
+    expect(withDetails, 'masks with detail layers').to.be.at.least(3);
+    const provider = await page.$eval('[data-hud="provider"]', (e) => e.textContent ?? '');
+    expect(provider).to.equal(server.engineInfo.provider);
   });
 });
