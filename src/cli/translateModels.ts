@@ -14,28 +14,30 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ModelStore } from '../inference/modelStore.js';
+import { ModelStore, type DetectorName } from '../inference/modelStore.js';
 import { loadOnnxModel, sha256, translateModel } from '../inference/onnx/onnxModels.js';
 import { TRANSLATOR_VERSION } from '../inference/onnx/translate.js';
 import type { ModelName } from '../inference/types.js';
 import { projectRoot } from '../paths.js';
 
-const MODELS: readonly ModelName[] = ['meet', 'selfie'];
+const MODELS: readonly (ModelName | DetectorName)[] = ['meet', 'selfie', 'movenet-multipose'];
 
 /**
- * The manifest's text with entry `id`'s model.onnx set to `record` (one line after its
- * featureShape), everything else byte for byte as it was: the file stays hand-readable.
+ * The manifest's text with entry `id`'s model.onnx (or detector.onnx) set to `record` (one line
+ * after its featureShape or outputs line), everything else byte for byte as it was: the file
+ * stays hand-readable.
  */
 function withOnnxRecord(text: string, id: string, record: string): string {
   const at = text.indexOf(`"id": "${id}"`);
   if (at < 0) throw new Error(`models/manifest.json has no entry "${id}"`);
-  const end = text.indexOf('"featureShape"', at);
+  const key = /"(featureShape|outputs)"/.exec(text.slice(at))?.[1];
+  const end = key ? text.indexOf(`"${key}"`, at) : -1;
   const lineEnd = text.indexOf('\n', end);
-  if (end < 0 || lineEnd < 0) throw new Error(`entry "${id}" has no featureShape line to put the onnx record after`);
-  const indent = /\n(\s*)"featureShape"/.exec(text.slice(0, lineEnd))![1]!;
+  if (end < 0 || lineEnd < 0) throw new Error(`entry "${id}" has no featureShape or outputs line to put the onnx record after`);
+  const indent = new RegExp(`\\n(\\s*)"${key}"`).exec(text.slice(0, lineEnd))![1]!;
   const rest = text.slice(lineEnd + 1);
   const existing = new RegExp(`^${indent}"onnx": \\{[^\n]*\\}\\n`).exec(rest);
-  const head = text.slice(0, lineEnd).replace(/(\])$/, '$1,');
+  const head = text.slice(0, lineEnd).replace(/([\]}])$/, '$1,');
   return `${head}\n${indent}"onnx": ${record}\n${existing ? rest.slice(existing[0].length) : rest}`;
 }
 

@@ -11,6 +11,7 @@ import { createTemporalStage, validateTemporalConfig } from '../temporal/factory
 import { openBackbone } from './backend.js';
 import type { Backbone, BackboneOutput, BatchSupport } from './backbone.js';
 import { openOrtSessions } from './onnx/ortSession.js';
+import { letterbox, PersonDetector, type Detection, type Letterbox } from './personDetector.js';
 import { ModelStore } from './modelStore.js';
 import type { BackendAttempt, BackendName, EngineInfo, EngineOptions, InferenceMemory, SegmentResult } from './types.js';
 import type { I420Picture } from '../decode/types.js';
@@ -55,6 +56,8 @@ export interface PreparedFrame {
   readonly views: readonly PreparedView[];
   /** Luma of the whole picture at the mask's size, when the temporal stage reads it (attention-fine). */
   readonly luma?: Uint8Array;
+  /** The whole picture letterboxed for the person detector, on the frames it looks at. */
+  readonly detect?: { readonly rgb: Uint8Array; readonly box: Letterbox };
   /** Time of the crops + I420 → RGB (+ luma), ms. */
   readonly ms: number;
 }
@@ -86,6 +89,8 @@ export class SegmentationEngine {
     private readonly stage: TemporalStage,
     /** Region-of-interest settings, or null: every frame is segmented whole. */
     private readonly roiOptions: RoiOptions | null,
+    /** Proposes people for the region of interest (its `detector` setting), or null. Owned. */
+    private readonly detector: PersonDetector | null,
   ) {}
 
   static async create(opts: EngineOptions): Promise<SegmentationEngine> {
@@ -100,9 +105,15 @@ export class SegmentationEngine {
     const backend = backbone.runtime.backend;
     const b = backbone.info;
     let stage: TemporalStage;
+    let detector: PersonDetector | null = null;
     try {
       stage = createTemporalStage(opts.temporal, b, backend);
       if (opts.wrapStage) stage = opts.wrapStage(stage);
+      if (opts.roi && opts.roi.detector !== 'none') {
+        // On ONNX Runtime: the backbone's provider when it runs there, else the CPU.
+        const provider = backend === 'ort-cuda' ? 'cuda' : backend === 'ort-webgpu' ? 'webgpu' : 'cpu';
+        detector = PersonDetector.load(opts.roi.detector, { provider, threads: provider === 'cpu' ? (opts.ortThreads ?? 1) : 0, store, minScore: opts.roi.detectScore });
+      }
     } catch (e) {
       backbone.dispose();
       throw e;
@@ -110,6 +121,7 @@ export class SegmentationEngine {
     const info: EngineInfo = {
       backend,
       provider: backbone.runtime.provider,
+      ...(detector ? { detector: detector.name } : {}),
       model: b.model,
       inputWidth: b.inputWidth,
       inputHeight: b.inputHeight,
@@ -118,7 +130,7 @@ export class SegmentationEngine {
       featureNode: b.featureNode,
       featureShape: b.featureShape,
     };
-    return new SegmentationEngine(info, attempts, backbone, stage, opts.roi ? { ...opts.roi } : null);
+    return new SegmentationEngine(info, attempts, backbone, stage, opts.roi ? { ...opts.roi } : null, detector);
   }
 
   get sessionCount(): number {
@@ -193,7 +205,17 @@ export class SegmentationEngine {
     const { inputWidth: iw, inputHeight: ih } = this.info;
     const views = plan.map((view) => ({ view, rgb: i420ToRgb(view.kind === 'whole' ? pic : cropI420(pic, view.box), iw, ih).data }));
     const luma = this.stage.usesLuma ? i420Luma(pic, this.info.maskWidth, this.info.maskHeight) : undefined;
-    return { views, ...(luma ? { luma } : {}), ms: performance.now() - t0 };
+    const detect = this.detector && s.roi?.detectionDue ? this.letterboxed(pic, this.detector) : undefined;
+    return { views, ...(luma ? { luma } : {}), ...(detect ? { detect } : {}), ms: performance.now() - t0 };
+  }
+
+  /** The picture at the detector's input size, aspect kept, black bars right and below. */
+  private letterboxed(pic: I420Picture, d: PersonDetector): { rgb: Uint8Array; box: Letterbox } {
+    const box = letterbox(pic.width, pic.height, d.inputWidth, d.inputHeight);
+    const content = i420ToRgb(pic, box.width, box.height).data;
+    const rgb = new Uint8Array(d.inputWidth * d.inputHeight * 3);
+    for (let y = 0; y < box.height; y++) rgb.set(content.subarray(y * box.width * 3, (y + 1) * box.width * 3), y * d.inputWidth * 3);
+    return { rgb, box };
   }
 
   /** One decoded picture of session `id`, start to end (prepare + processBatch of one): the CLI's and the naive path's entry. */
@@ -263,10 +285,17 @@ export class SegmentationEngine {
     const chunk = Math.max(1, this.backbone.batchSupport.maxBatch);
     for (let i = 0; i < rgbs.length; i += chunk) outs.push(...this.backbone.runBatch(rgbs.slice(i, i + chunk)));
     const inferenceMs = performance.now() - t0;
+    // The person detector on the frames due for it, as one batch.
+    const t1 = performance.now();
+    const detecting = items.filter((x) => x.frame.detect);
+    const found = this.detector && detecting.length ? this.detector.detect(detecting.map((x) => x.frame.detect!)) : [];
+    const detections = new Map<string, Detection[]>(detecting.map((x, i) => [x.id, found[i]!]));
+    const detectMs = detecting.length ? performance.now() - t1 : 0;
     let k = 0;
     return items.map((item, i) => {
       const mine = outs.slice(k, (k += item.frame.views.length));
-      return this.finish(states[i]!, item.frame, mine, inferenceMs, rgbs.length, track);
+      const r = this.finish(states[i]!, item.frame, mine, inferenceMs, rgbs.length, track, detections.get(item.id));
+      return item.frame.detect ? { ...r, detectMs } : r;
     });
   }
 
@@ -279,7 +308,7 @@ export class SegmentationEngine {
    * temporal stage reads arrays; tensors of them are made only if it asks (its tensor path), and
    * freed here.
    */
-  private finish(session: EngineSession, frame: PreparedFrame, outs: readonly BackboneOutput[], inferenceMs: number, batchSize: number, track: boolean): SegmentResult {
+  private finish(session: EngineSession, frame: PreparedFrame, outs: readonly BackboneOutput[], inferenceMs: number, batchSize: number, track: boolean, detections?: readonly Detection[]): SegmentResult {
     const { maskWidth: W, maskHeight: H, featureShape: [h, w, c] } = this.info;
     const t0 = performance.now();
     const views = frame.views;
@@ -318,7 +347,7 @@ export class SegmentationEngine {
     let details: MaskDetail[] | undefined;
     const picture = views[0]!.view.box;
     if (session.roi && track) {
-      session.roi.observe(data.logits, W, H, picture.pictureWidth, picture.pictureHeight, views.map((v) => v.view));
+      session.roi.observe(data.logits, W, H, picture.pictureWidth, picture.pictureHeight, views.map((v) => v.view), detections);
       // Detail layers of the crops (not of discovery tiles: nobody is tracked there yet).
       const crops = views.map((v, i) => ({ v, out: outs[i]! })).filter((x) => x.v.view.kind === 'crop');
       if (crops.length) {
@@ -392,6 +421,7 @@ export class SegmentationEngine {
     for (const id of [...this.sessions.keys()]) this.closeSession(id);
     this.stage.dispose();
     this.backbone.dispose();
+    this.detector?.dispose();
   }
 
   private assertOpen(): void {

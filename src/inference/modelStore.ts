@@ -49,13 +49,26 @@ export interface OnnxRecord {
   readonly translator: string;
 }
 
+/** A person detector's graph and how it is run (src/inference/personDetector.ts). */
+export interface DetectorSpec {
+  readonly name: DetectorName;
+  readonly inputWidth: number;
+  readonly inputHeight: number;
+  readonly inputRange: readonly [number, number];
+  /** Graph nodes: centre heatmap (after its sigmoid), box size and box centre offset, per output cell. */
+  readonly outputs: { readonly center: string; readonly boxScale: string; readonly boxOffset: string };
+}
+
+export type DetectorName = 'movenet-multipose';
+
 interface ManifestEntry {
   readonly id: string;
-  readonly kind: 'model' | 'asset';
+  readonly kind: 'model' | 'asset' | 'detector';
   readonly package: string;
   readonly version: string;
   readonly files: readonly ManifestFile[];
   readonly model?: Omit<ModelSpec, 'name'> & { readonly graph: string; readonly weights: string; readonly onnx?: OnnxRecord };
+  readonly detector?: Omit<DetectorSpec, 'name'> & { readonly graph: string; readonly weights: string; readonly onnx?: OnnxRecord };
 }
 
 /** A TF.js graph model as read from disk (both files sha256-checked). */
@@ -135,17 +148,34 @@ export class ModelStore {
     throw new ManifestError(`models/manifest.json lists no file "${dest}"`);
   }
 
-  /** The model's graph JSON and weights, sha256-checked (the ONNX translator's input). */
-  graphFiles(name: ModelName): GraphFiles {
-    const entry = this.modelEntry(name);
-    const { graph, weights } = entry.model!;
+  /** The person detector's run parameters, validated. */
+  detectorSpec(name: DetectorName): DetectorSpec {
+    const d = this.graphEntry(name).detector;
+    if (!d?.inputWidth || !d.inputHeight || !d.outputs?.center || !d.outputs.boxScale || !d.outputs.boxOffset) throw new ManifestError(`manifest entry "${name}" lacks detector inputWidth/inputHeight/outputs`);
+    return { name, inputWidth: d.inputWidth, inputHeight: d.inputHeight, inputRange: d.inputRange ?? [0, 255], outputs: d.outputs };
+  }
+
+  /** The graph JSON and weights of a segmenter or detector, sha256-checked (the ONNX translator's input). */
+  graphFiles(name: ModelName | DetectorName): GraphFiles {
+    const entry = this.graphEntry(name);
+    const { graph, weights } = (entry.model ?? entry.detector)!;
     const sha = (dest: string) => entry.files.find((f) => f.dest === dest)?.sha256 ?? '';
     return { json: this.read(graph, entry), weights: this.read(weights, entry), jsonSha256: sha(graph), weightsSha256: sha(weights), source: `${entry.package}@${entry.version}` };
   }
 
   /** The manifest's record of the model's ONNX translation (undefined when it has none). */
-  onnxRecord(name: ModelName): OnnxRecord | undefined {
-    return this.modelEntry(name).model!.onnx;
+  onnxRecord(name: ModelName | DetectorName): OnnxRecord | undefined {
+    const e = this.graphEntry(name);
+    return (e.model ?? e.detector)!.onnx;
+  }
+
+  private graphEntry(name: ModelName | DetectorName): ManifestEntry {
+    if (name === 'movenet-multipose') {
+      const e = this.entries.get(name);
+      if (!e?.detector) throw new ManifestError(`models/manifest.json has no detector entry "${name}"`);
+      return e;
+    }
+    return this.modelEntry(name);
   }
 
   /** IOHandler for tf.loadGraphModel: reads graph + weights from disk, sha256-checked. */

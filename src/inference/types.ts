@@ -17,6 +17,8 @@ export interface EngineInfo {
   readonly backend: BackendName;
   /** What runs it, e.g. "onnxruntime-node 1.30.0 CPUExecutionProvider, 1 thread" or "tfjs 4.22.0 wasm". */
   readonly provider: string;
+  /** The person detector proposing people for the region of interest, when one runs. */
+  readonly detector?: string;
   readonly model: ModelName;
   /** Model input size, px. RGB frames handed to the engine must have exactly this size. */
   readonly inputWidth: number;
@@ -59,6 +61,8 @@ export interface SegmentResult {
   readonly roiMs?: number;
   /** Whether the backbone saw at least one crop (the session's region of interest) or only the whole picture. */
   readonly region?: 'crop' | 'whole';
+  /** The person detector's time in the batch this frame's detection ran in, ms (frames it looked at only). */
+  readonly detectMs?: number;
   /** Backbone runs this frame took (its views: crops and/or the whole picture); absent = 1. */
   readonly views?: number;
   /** Detail layers: each crop's mask at the model's resolution over the crop, when crops were segmented. */
@@ -78,7 +82,7 @@ export interface SegmentResult {
 
 /** The share of the engine thread's time one result cost, ms (a batch's backbone time is split by views). */
 export function computeShareMs(r: SegmentResult): number {
-  return (r.preprocessMs ?? 0) + (r.inferenceMs * (r.views ?? 1)) / Math.max(1, r.batchSize ?? 1) + r.temporalMs + (r.roiMs ?? 0);
+  return (r.preprocessMs ?? 0) + (r.inferenceMs * (r.views ?? 1)) / Math.max(1, r.batchSize ?? 1) + (r.detectMs ?? 0) + r.temporalMs + (r.roiMs ?? 0);
 }
 
 /**

@@ -80,6 +80,12 @@ export interface RoiOptions {
    * besides the crops on each frame that has no whole-picture view, in turn (0 = off).
    */
   readonly tiles: number;
+  /** Person detector proposing people (src/inference/personDetector.ts), or 'none'. */
+  readonly detector: 'none' | 'movenet-multipose';
+  /** Run the detector on the whole picture every this many frames (from the first). */
+  readonly detectEvery: number;
+  /** Detector centre score (0..1) at which a peak is a person. */
+  readonly detectScore: number;
 }
 
 /**
@@ -101,6 +107,9 @@ export const DEFAULT_ROI: Readonly<RoiOptions> = Object.freeze({
   keepFrames: 15,
   minArea: 12,
   tiles: 0,
+  detector: 'none',
+  detectEvery: 10,
+  detectScore: 0.2,
 });
 
 export class RoiOptionsError extends Error {
@@ -124,10 +133,13 @@ export function validateRoiOptions(o: RoiOptions): void {
   if (!(Number.isInteger(o.keepFrames) && o.keepFrames >= 0 && o.keepFrames <= 600)) bad(`keepFrames ${o.keepFrames} must be an integer in [0, 600]`);
   if (!(Number.isInteger(o.minArea) && o.minArea >= 1)) bad(`minArea ${o.minArea} must be an integer ≥ 1`);
   if (!(Number.isInteger(o.tiles) && o.tiles >= 0 && o.tiles <= 4)) bad(`tiles ${o.tiles} must be an integer in [0, 4]`);
+  if (o.detector !== 'none' && o.detector !== 'movenet-multipose') bad(`detector ${String(o.detector)} must be none or movenet-multipose`);
+  if (!(Number.isInteger(o.detectEvery) && o.detectEvery >= 1 && o.detectEvery <= 600)) bad(`detectEvery ${o.detectEvery} must be an integer in [1, 600]`);
+  if (!(o.detectScore > 0 && o.detectScore < 1)) bad(`detectScore ${o.detectScore} must be in (0, 1)`);
 }
 
 /** A box in picture pixels, float, inclusive-exclusive. */
-interface Box {
+export interface Box {
   readonly x0: number;
   readonly y0: number;
   readonly x1: number;
@@ -186,6 +198,11 @@ export class RoiTracker {
     return this.tracks.length;
   }
 
+  /** Whether the person detector should look at the next frame (every detectEvery frames, from the first). */
+  get detectionDue(): boolean {
+    return this.o.detector !== 'none' && this.frames % this.o.detectEvery === 0;
+  }
+
   /** The views of the next frame of a picture of this size: crops, and the whole picture when it is due. */
   plan(pictureWidth: number, pictureHeight: number): RoiView[] {
     if (this.picture[0] !== pictureWidth || this.picture[1] !== pictureHeight) {
@@ -208,7 +225,7 @@ export class RoiTracker {
    * The frame's prediction over the whole picture's mask grid (W × H logits, the views' outputs
    * put back on it), its picture size and the views it came from: updates the tracks.
    */
-  observe(logits: Float32Array, W: number, H: number, pictureWidth: number, pictureHeight: number, views: readonly RoiView[]): void {
+  observe(logits: Float32Array, W: number, H: number, pictureWidth: number, pictureHeight: number, views: readonly RoiView[], detections: readonly Box[] = []): void {
     this.frames++;
     if (views.some((v) => v.kind === 'crop')) this.cropped++;
     else this.whole++;
@@ -251,6 +268,12 @@ export class RoiTracker {
     found.forEach((b, i) => {
       if (!used[i]) this.tracks.push({ box: b, vx: 0, vy: 0, missed: 0 });
     });
+    for (const d of detections) {
+      // The detector saw someone: a person tracked there is still there; anyone else is new.
+      const at = this.tracks.filter((t) => intersects(t.box, d));
+      if (at.length) for (const t of at) t.missed = 0;
+      else this.tracks.push({ box: { x0: Math.max(0, d.x0), y0: Math.max(0, d.y0), x1: Math.min(pictureWidth, d.x1), y1: Math.min(pictureHeight, d.y1) }, vx: 0, vy: 0, missed: 0 });
+    }
     if (this.o.seedThreshold < this.o.threshold) {
       // Proposals: weaker regions away from everyone tracked.
       const weak = this.finder.find(logits, thresholdLogit(this.o.seedThreshold), this.o.minArea).map((r: GridRegion): Box => ({ x0: r.x0 * sx, y0: r.y0 * sy, x1: r.x1 * sx, y1: r.y1 * sy }));

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { threadId } from 'node:worker_threads';
-import { ManifestError, ModelIntegrityError, type ModelStore, type OnnxRecord } from '../modelStore.js';
+import { ManifestError, ModelIntegrityError, type DetectorName, type ModelStore, type OnnxRecord } from '../modelStore.js';
 import type { ModelName } from '../types.js';
 import { readGraphModel, type GraphModelJson } from './tfjsGraph.js';
 import { TRANSLATOR_VERSION, translateGraph, type TranslatedModel, type TranslateSpec } from './translate.js';
@@ -18,7 +18,8 @@ export function sha256(bytes: Uint8Array): string {
 }
 
 /** The translation of `name` from its TF.js graph, in memory (not checked against the manifest). */
-export function translateModel(store: ModelStore, name: ModelName): TranslatedModel {
+export function translateModel(store: ModelStore, name: ModelName | DetectorName): TranslatedModel {
+  if (name === 'movenet-multipose') return translateDetector(store, name);
   const spec = store.spec(name);
   const files = store.graphFiles(name);
   const graph = readGraphModel(JSON.parse(files.json.toString('utf8')) as GraphModelJson, files.weights);
@@ -44,6 +45,37 @@ export function translateModel(store: ModelStore, name: ModelName): TranslatedMo
   return translateGraph(graph, t);
 }
 
+/**
+ * The person detector, translated up to its raw heads (the graph's own decoding after them —
+ * top-k, gathers — stays out: personDetector.ts decodes in JavaScript). Outputs NHWC: center
+ * [batch, h, w, 1] (after its sigmoid), boxScale [batch, h, w, 2] (box height, width in output
+ * cells), boxOffset [batch, h, w, 2] (centre offset y, x in output cells).
+ */
+function translateDetector(store: ModelStore, name: DetectorName): TranslatedModel {
+  const spec = store.detectorSpec(name);
+  const files = store.graphFiles(name);
+  const graph = readGraphModel(JSON.parse(files.json.toString('utf8')) as GraphModelJson, files.weights);
+  return translateGraph(graph, {
+    inputWidth: spec.inputWidth,
+    inputHeight: spec.inputHeight,
+    inputRange: spec.inputRange,
+    anyInputSize: true,
+    outputs: [
+      { name: 'center', node: spec.outputs.center, kind: 'as-is' },
+      { name: 'boxScale', node: spec.outputs.boxScale, kind: 'as-is' },
+      { name: 'boxOffset', node: spec.outputs.boxOffset, kind: 'as-is' },
+    ],
+    metadata: [
+      ['model', name],
+      ['source', files.source],
+      ['graph_sha256', files.jsonSha256],
+      ['weights_sha256', files.weightsSha256],
+      ['translator', TRANSLATOR_VERSION],
+      ['outputs', 'center: person centre heatmap [batch,h,w,1]; boxScale: box height, width [batch,h,w,2]; boxOffset: centre offset y, x [batch,h,w,2] (output cells)'],
+    ],
+  });
+}
+
 export interface OnnxModelBytes {
   readonly bytes: Uint8Array;
   readonly path: string;
@@ -51,7 +83,7 @@ export interface OnnxModelBytes {
   readonly origin: 'cache' | 'translated' | 'translated-not-cached';
 }
 
-function recordOf(store: ModelStore, name: ModelName): OnnxRecord {
+function recordOf(store: ModelStore, name: ModelName | DetectorName): OnnxRecord {
   const rec = store.onnxRecord(name);
   if (!rec) throw new ManifestError(`models/manifest.json has no "onnx" record for model "${name}"; run \`node dist/src/cli/translateModels.js --update-manifest\``);
   return rec;
@@ -61,7 +93,7 @@ function recordOf(store: ModelStore, name: ModelName): OnnxRecord {
  * The model's ONNX bytes, sha256-checked: from the cache in the models folder, else translated
  * now and (when the folder is writable) cached as temp file + rename.
  */
-export function loadOnnxModel(store: ModelStore, name: ModelName): OnnxModelBytes {
+export function loadOnnxModel(store: ModelStore, name: ModelName | DetectorName): OnnxModelBytes {
   const rec = recordOf(store, name);
   const file = path.join(store.dir, rec.file);
   if (existsSync(file)) {

@@ -43,7 +43,7 @@ export class TfNode {
   constructor(
     readonly name: string,
     readonly op: string,
-    /** Input tensor names (output index suffixes ":0" stripped; control inputs dropped). */
+    /** Input tensor names (":0" suffixes stripped, other output indices kept; control inputs dropped). */
     readonly inputs: readonly string[],
     private readonly attr: Readonly<Record<string, RawAttr>>,
   ) {}
@@ -81,6 +81,10 @@ export class TfNode {
       throw new GraphModelFormatError(`node ${this.name} (${this.op}) has no float attribute "${key}"`);
     }
     return Number(v);
+  }
+
+  strs(key: string): string[] {
+    return (this.attr[key]?.list?.s ?? []).map((s) => Buffer.from(s, 'base64').toString('utf8'));
   }
 
   ints(key: string, fallback?: readonly number[]): number[] {
@@ -148,8 +152,8 @@ export function readGraphModel(json: GraphModelJson, weights: Uint8Array): TfGra
   if (!json.modelTopology?.node) throw new GraphModelFormatError('model JSON has no modelTopology.node (not a TF.js graph model)');
   if (json.weightsManifest?.length !== 1) throw new GraphModelFormatError(`expected one weights group, found ${json.weightsManifest?.length ?? 0}`);
   const nodes = json.modelTopology.node.map((n) => {
+    // "name:1" (a second output of a multi-output op) stays as it is: the translator refuses it if it is on its path.
     const inputs = (n.input ?? []).map(stripInput).filter((x): x is string => x !== null);
-    for (const i of inputs) if (/:\d+$/.test(i)) throw new GraphModelFormatError(`node ${n.name} reads output ${i} of a multi-output op; not supported`);
     return new TfNode(n.name, n.op, inputs, n.attr ?? {});
   });
   const specs = json.weightsManifest[0]!.weights;

@@ -32,6 +32,11 @@ export interface TranslateSpec {
   readonly outputs: readonly TranslateOutput[];
   /** Recorded in the model's metadata (producer, source files and their sha256). */
   readonly metadata: readonly (readonly [string, string])[];
+  /**
+   * The graph is fully convolutional: translate it for inputWidth × inputHeight even where its
+   * placeholder says another size (shape computations are folded for this size).
+   */
+  readonly anyInputSize?: boolean;
 }
 
 export type TranslateOutput =
@@ -66,6 +71,17 @@ const AXIS_NCHW = [0, 2, 3, 1];
 
 const ELEMENTWISE: Readonly<Record<string, string>> = { Add: 'Add', AddV2: 'Add', BiasAdd: 'Add', Mul: 'Mul', Sub: 'Sub', RealDiv: 'Div', Maximum: 'Max', Minimum: 'Min' };
 const UNARY: Readonly<Record<string, string>> = { Relu: 'Relu', Sigmoid: 'Sigmoid', Tanh: 'Tanh', Identity: 'Identity', Exp: 'Exp', Neg: 'Neg', Sqrt: 'Sqrt' };
+/** Elementwise ops evaluated at translation time when every operand is a constant (shape arithmetic). */
+const FOLD: Readonly<Record<string, (a: number, b: number) => number>> = {
+  Add: (a, b) => a + b,
+  AddV2: (a, b) => a + b,
+  Sub: (a, b) => a - b,
+  Mul: (a, b) => a * b,
+  RealDiv: (a, b) => a / b,
+  FloorDiv: (a, b) => Math.floor(a / b),
+  Maximum: Math.max,
+  Minimum: Math.min,
+};
 
 function product(s: readonly number[]): number {
   return s.reduce((a, b) => a * b, 1);
@@ -146,6 +162,8 @@ class Translator {
   private readonly vals = new Map<string, Val>();
   private readonly tfOps: Record<string, number> = {};
   private readonly byName: ReadonlyMap<string, TfNode>;
+  /** Constants computed at translation time (shape arithmetic on the static shapes). */
+  private readonly folded = new Map<string, TfConst>();
 
   constructor(
     private readonly graph: TfGraph,
@@ -184,7 +202,7 @@ class Translator {
   }
 
   private constOf(name: string): TfConst | undefined {
-    return this.byName.get(name)?.op === 'Const' ? this.graph.consts.get(name) : undefined;
+    return this.folded.get(name) ?? (this.byName.get(name)?.op === 'Const' ? this.graph.consts.get(name) : undefined);
   }
 
   private needConst(node: TfNode, index: number): TfConst {
@@ -228,7 +246,8 @@ class Translator {
     if (placeholders.length !== 1) throw new UnsupportedOpError(`expected one input placeholder on the path to the outputs, found ${placeholders.length}`);
     const ph = placeholders[0]!;
     const phShape = ph.shape('shape');
-    if (phShape.length !== 4 || phShape[3] !== 3 || (phShape[1]! > 0 && phShape[1] !== H) || (phShape[2]! > 0 && phShape[2] !== W)) {
+    const fixed = (d: number, want: number) => this.spec.anyInputSize || d <= 0 || d === want;
+    if (phShape.length !== 4 || phShape[3] !== 3 || !fixed(phShape[1]!, H) || !fixed(phShape[2]!, W)) {
       throw new GraphModelFormatError(`input ${ph.name} has shape [${phShape}], expected [1,${H},${W},3]`);
     }
     this.used.add(INPUT_NAME);
@@ -243,7 +262,9 @@ class Translator {
     for (const node of order) {
       if (node.op === 'Const' || node.op === 'Placeholder') continue;
       this.tfOps[node.op] = (this.tfOps[node.op] ?? 0) + 1;
-      this.vals.set(node.name, this.op(node));
+      const folded = this.fold(node);
+      if (folded) this.folded.set(node.name, folded);
+      else this.vals.set(node.name, this.op(node));
     }
 
     const outputs: OnnxValueInfo[] = [];
@@ -285,6 +306,7 @@ class Translator {
       if (s === 2) return;
       if (s === 1) throw new GraphModelFormatError(`the graph has a cycle through ${name}`);
       const node = this.byName.get(name);
+      if (!node && /:\d+$/.test(name)) throw new UnsupportedOpError(`${name} is a second output of a multi-output op; not supported`);
       if (!node) throw new GraphModelFormatError(`node ${name} is referenced but not defined`);
       state.set(name, 1);
       for (const i of node.inputs) visit(i);
@@ -293,6 +315,58 @@ class Translator {
     };
     for (const o of this.spec.outputs) visit(o.node);
     return order;
+  }
+
+  /**
+   * The node's value when it can be computed now: shape arithmetic (Shape of an activation with
+   * its static shape, then StridedSlice, Pack, Cast and elementwise ops on constants). Batch is 1
+   * in these values; they feed sizes (resizes), never a reshape of the batch.
+   */
+  private fold(node: TfNode): TfConst | undefined {
+    if (node.op === 'Shape') {
+      const v = this.vals.get(node.inputs[0]!);
+      return v ? { shape: [v.shape.length], data: Int32Array.from(v.shape) } : undefined;
+    }
+    const ins = node.inputs.map((i) => this.constOf(i));
+    if (ins.length === 0 || ins.some((c) => !c)) return undefined;
+    const cs = ins as TfConst[];
+    const like = (a: TfConst, values: number[], shape = a.shape): TfConst => ({ shape: [...shape], data: a.data instanceof Int32Array ? Int32Array.from(values) : Float32Array.from(values) });
+    const f = FOLD[node.op];
+    if (f && cs.length === 2) {
+      const [a, b] = cs as [TfConst, TfConst];
+      const n = Math.max(a.data.length, b.data.length);
+      if ((a.data.length !== n && a.data.length !== 1) || (b.data.length !== n && b.data.length !== 1)) return undefined;
+      const out = Array.from({ length: n }, (_, i) => f(a.data[a.data.length === 1 ? 0 : i]!, b.data[b.data.length === 1 ? 0 : i]!));
+      return like(a.data.length === n ? a : b, out);
+    }
+    switch (node.op) {
+      case 'Identity':
+        return cs[0];
+      case 'Cast': {
+        const to = node.dtype('DstT');
+        const v = Array.from(cs[0]!.data);
+        return { shape: [...cs[0]!.shape], data: to === 'DT_FLOAT' ? Float32Array.from(v) : Int32Array.from(v, Math.trunc) };
+      }
+      case 'Pack': {
+        if (node.int('axis', 0) !== 0 || cs.some((c) => c.data.length !== 1)) return undefined;
+        return like(cs[0]!, cs.map((c) => c.data[0]!), [cs.length]);
+      }
+      case 'StridedSlice': {
+        const [x, begin, end, strides] = cs as [TfConst, TfConst, TfConst, TfConst];
+        if (x.shape.length !== 1 || begin.data.length !== 1 || node.int('ellipsis_mask', 0) || node.int('new_axis_mask', 0)) return undefined;
+        const n = x.data.length;
+        const s = strides.data[0]!;
+        const norm = (i: number) => (i < 0 ? i + n : i);
+        const b = node.int('begin_mask', 0) & 1 ? (s > 0 ? 0 : n - 1) : norm(begin.data[0]!);
+        const e = node.int('end_mask', 0) & 1 ? (s > 0 ? n : -1) : norm(end.data[0]!);
+        const out: number[] = [];
+        for (let i = b; s > 0 ? i < e : i > e; i += s) out.push(x.data[i]!);
+        if (node.int('shrink_axis_mask', 0) & 1) return like(x, [x.data[b]!], []);
+        return like(x, out, [out.length]);
+      }
+      default:
+        return undefined;
+    }
   }
 
   private op(node: TfNode): Val {
@@ -304,6 +378,14 @@ class Translator {
       return { ...v, name: this.emit(UNARY[node.op]!, base, [v.name]) };
     }
     switch (node.op) {
+      case 'Cast': {
+        // Activations are float already (the input is cast once, at the top).
+        if (node.dtype('DstT') !== 'DT_FLOAT') throw new UnsupportedOpError(`node ${base}: Cast to ${node.dtype('DstT')}`);
+        return this.val(node.inputs[0]!, node);
+      }
+      case '_FusedConv2D':
+      case 'FusedDepthwiseConv2dNative':
+        return this.fusedConv(node);
       case 'Relu6': {
         const v = this.val(node.inputs[0]!, node);
         return { ...v, name: this.emit('Clip', base, [v.name, this.floatInit(`${base}/min`, [], [0]), this.floatInit(`${base}/max`, [], [6])]) };
@@ -315,8 +397,9 @@ class Translator {
         return { name: this.emit('Sum', base, vs.map((v) => v.name)), shape, nchw: vs[0]!.nchw };
       }
       case 'Conv2D':
+        return this.conv(node, false);
       case 'DepthwiseConv2dNative':
-        return this.conv(node);
+        return this.conv(node, true);
       case 'Conv2DBackpropInput':
         return this.convTranspose(node);
       case 'AvgPool':
@@ -340,7 +423,7 @@ class Translator {
     const [a, b] = node.inputs as [string, string];
     const ca = this.constOf(a);
     const cb = this.constOf(b);
-    if (ca && cb) throw new UnsupportedOpError(`node ${node.name}: both operands are constants`);
+    if (ca && cb) throw new UnsupportedOpError(`node ${node.name}: both operands are constants of shapes the translator does not fold`);
     if (ca || cb) {
       const v = this.val(ca ? b : a, node);
       const c = (ca ?? cb)!;
@@ -355,12 +438,11 @@ class Translator {
     return { name: this.emit(onnxOp, node.name, [va.name, vb.name]), shape: broadcastShape(va.shape, vb.shape, node.name), nchw: va.nchw };
   }
 
-  private conv(node: TfNode): Val {
+  private conv(node: TfNode, depthwise: boolean, bias?: TfConst): Val {
     const x = this.val(node.inputs[0]!, node);
     const f = this.needConst(node, 1);
     if (!x.nchw || f.shape.length !== 4) throw new UnsupportedOpError(`node ${node.name}: convolution needs an image and a rank-4 filter`);
     const [kh, kw, ci, m] = f.shape as [number, number, number, number];
-    const depthwise = node.op === 'DepthwiseConv2dNative';
     if (x.shape[3] !== ci) throw new GraphModelFormatError(`node ${node.name}: input has ${x.shape[3]} channels, the filter expects ${ci}`);
     const strides = node.ints('strides', [1, 1, 1, 1]);
     const dil = node.ints('dilations', [1, 1, 1, 1]);
@@ -371,14 +453,30 @@ class Translator {
     const w = depthwise ? permute(fd, f.shape, [2, 3, 0, 1]) : permute(fd, f.shape, [3, 2, 0, 1]);
     const dims = depthwise ? [ci * m, 1, kh, kw] : w.shape;
     const wName = this.floatInit(`${node.name}/weights`, dims, w.data);
-    const name = this.emit('Conv', node.name, [x.name, wName], {
+    const co = depthwise ? ci * m : m;
+    if (bias && bias.data.length !== co) throw new GraphModelFormatError(`node ${node.name}: bias of ${bias.data.length} for ${co} channels`);
+    const inputs = bias ? [x.name, wName, this.floatInit(`${node.name}/bias`, [co], bias.data instanceof Float32Array ? bias.data : Float32Array.from(bias.data))] : [x.name, wName];
+    const name = this.emit('Conv', node.name, inputs, {
       kernel_shape: { kind: 'ints', value: [kh, kw] },
       strides: { kind: 'ints', value: [strides[1]!, strides[2]!] },
       dilations: { kind: 'ints', value: [dil[1]!, dil[2]!] },
       pads: { kind: 'ints', value: g.pads },
       group: { kind: 'int', value: depthwise ? ci : 1 },
     });
-    return { name, shape: [1, g.out[0]!, g.out[1]!, depthwise ? ci * m : m], nchw: true };
+    return { name, shape: [1, g.out[0]!, g.out[1]!, co], nchw: true };
+  }
+
+  /** Grappler's fused convolution: conv, then BiasAdd (num_args 1), then an optional activation. */
+  private fusedConv(node: TfNode): Val {
+    const ops = node.strs('fused_ops');
+    if (ops[0] !== 'BiasAdd' || node.int('num_args', 1) !== 1 || ops.length > 2 || (ops[1] && ops[1] !== 'Relu' && ops[1] !== 'Relu6')) {
+      throw new UnsupportedOpError(`node ${node.name} (${node.op}): fused ops [${ops}] with ${node.int('num_args', 1)} argument(s) are not supported`);
+    }
+    // The bias goes into the ONNX Conv itself (its third input).
+    const conv = this.conv(node, node.op === 'FusedDepthwiseConv2dNative', this.needConst(node, 2));
+    if (!ops[1]) return conv;
+    const act = ops[1] === 'Relu' ? this.emit('Relu', `${node.name}/relu`, [conv.name]) : this.emit('Clip', `${node.name}/relu6`, [conv.name, this.floatInit(`${node.name}/min`, [], [0]), this.floatInit(`${node.name}/max`, [], [6])]);
+    return { ...conv, name: act };
   }
 
   private convTranspose(node: TfNode): Val {

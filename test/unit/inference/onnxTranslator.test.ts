@@ -188,9 +188,30 @@ describe('inference/onnx translateGraph on a synthetic graph', function () {
     expect(() => translateGraph(readGraphModel(g.json(), g.weights()), spec)).to.throw(UnsupportedOpError, /op Atan2 \(node tanh\) is not supported/);
     const h = new GraphBuilder();
     const x = h.input('x', [1, H, W, 3]);
-    h.op('out', 'Add', [h.op('ab', 'Add', [h.const('a', [], [1]), h.const('b', [], [2])]), x]);
-    h.op('feat', 'Relu', [x]);
-    expect(() => translateGraph(readGraphModel(h.json(), h.weights()), { ...spec, outputs: [{ name: 'logits', node: 'out', kind: 'as-is' }] })).to.throw(UnsupportedOpError, /node ab: both operands are constants/);
+    h.op('out', 'Add', [x, h.const('five', [2, 1, 1, 1, 3], [1, 2, 3, 4, 5, 6])]);
+    expect(() => translateGraph(readGraphModel(h.json(), h.weights()), { ...spec, outputs: [{ name: 'logits', node: 'out', kind: 'as-is' }] })).to.throw(UnsupportedOpError, /constant of rank 5/);
+  });
+
+  it('folds shape arithmetic on constants and static shapes (Shape, StridedSlice, Mul, Pack, Cast) into the graph', () => {
+    const h = new GraphBuilder();
+    const x = h.input('x', [1, H, W, 3]);
+    // size = Shape(x)[1:3] × 2 → a resize to twice the input, as Keras' UpSampling2D writes it.
+    const shape = h.op('shape', 'Shape', [x]);
+    const hw = h.op('hw', 'StridedSlice', [shape, h.const('b', [1], [1], 'int32'), h.const('e', [1], [3], 'int32'), h.const('s', [1], [1], 'int32')], { begin_mask: { i: '0' }, end_mask: { i: '0' }, shrink_axis_mask: { i: '0' }, ellipsis_mask: { i: '0' }, new_axis_mask: { i: '0' } });
+    const size = h.op('size', 'Mul', [hw, h.const('two', [2], [2, 2], 'int32')]);
+    const three = h.op('three', 'Cast', [h.op('sum', 'AddV2', [h.const('one', [], [1], 'int32'), h.const('onemore', [], [2], 'int32')])], { DstT: { type: 'DT_FLOAT' } });
+    h.op('out', 'ResizeBilinear', [h.op('plus', 'AddV2', [x, three]), size], { align_corners: { b: false }, half_pixel_centers: { b: true } });
+    const t = translateGraph(readGraphModel(h.json(), h.weights()), { ...spec, outputs: [{ name: 'logits', node: 'out', kind: 'as-is' }] });
+    const s = OrtSession.create(t.bytes, { provider: 'cpu', threads: 1 });
+    try {
+      const out = s.run({ rgb: { type: 'uint8', data: new Uint8Array(H * W * 3).fill(255), dims: [1, H, W, 3] } })['logits']!;
+      // Input 255 → 1 (range [−1, 1]), + 3, resized to 2H × 2W: 4 everywhere.
+      expect(out.dims).to.deep.equal([1, 2 * H, 2 * W, 3]);
+      expect(Math.min(...out.data)).to.be.closeTo(4, 1e-5);
+      expect(Math.max(...out.data)).to.be.closeTo(4, 1e-5);
+    } finally {
+      s.dispose();
+    }
   });
 
   it('refuses weights that do not match their manifest', () => {
