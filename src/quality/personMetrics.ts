@@ -65,6 +65,13 @@ export function personFrameCounts(mask: Uint8Array, width: number, truth: AlphaB
   return { truthPx, maskedPx };
 }
 
+/** Truth pixels of a person in one frame (visible coverage ≥ 128). */
+export function truthPixels(truth: AlphaBox): number {
+  let n = 0;
+  for (let i = 0; i < truth.alpha.length; i++) n += truth.alpha[i]! >> 7;
+  return n;
+}
+
 export interface PersonMetrics {
   readonly name: string;
   readonly role?: CastRole;
