@@ -1,5 +1,5 @@
 /**
- * `npm run bench:quality -- [--clips a,b] [--variants v1,v2 (or v1;v2)] [--json out.json] [--no-vtest] [--backend ort-cpu|wasm|…]
+ * `npm run bench:quality -- [--clips a,b (names, or kinds: moving, static, multi)] [--variants v1,v2 (or v1;v2)] [--json out.json] [--no-vtest] [--backend ort-cpu|wasm|…]
  *   [--head models/other-fusion.json] [--roi-options '{"refreshFrames":0}']`
  * [--candidate "attention-fine meet + roi"] (the variant the acceptance checks judge; default: the server's default)
  * [--extra-variants '[{"name":"fine C16","base":"attention-fine meet + roi","temporal":{"fineMemoryClamp":16}}]']
@@ -11,7 +11,9 @@
  * over the evaluation clips with exact ground truth (src/quality/clips: composites of real
  * people on real photos, motion that breaks per-frame models, VP8 round trip), through the
  * same code path as the live server (I420 → model-size RGB → backbone → temporal stage → mask),
- * masks resized to 640×480 and scored with J, F, TE and dtSSD. Plus one real video without
+ * masks resized to 640×480 and scored with J, F, TE and dtSSD; the multi-person clips (kind
+ * 'multi') also per person (per-person recall, longest miss run, frames until an entering person
+ * is found: ./qualityMulti.ts) and are kept out of the moving/static summaries. Plus one real video without
  * ground truth (opencv-doc's vtest.avi): stability as the share of pixels whose label flips
  * between consecutive frames (TE against the model's own previous frame).
  * Prints Markdown tables (summary, per clip, acceptance checks) and writes JSON.
@@ -30,7 +32,8 @@ import { areaDownsample, resizeMaskBilinear } from '../decode/resizeMask.js';
 import { buildClip, sourcesAvailable } from '../quality/clips/build.js';
 import { evalClipDefinitions } from '../quality/clips/catalog.js';
 import type { QualityClip } from '../quality/clips/types.js';
-import { SequenceEvaluator, selfTE } from '../quality/metrics.js';
+import { PeopleEvaluator, SequenceEvaluator, selfTE, truthPixels, VISIBLE_MIN_SHARE, type PeopleMetrics } from '../quality/metrics.js';
+import { multiAcceptance, multiPerClip, multiPerPerson, multiSummary } from './qualityMulti.js';
 import { projectRoot } from '../paths.js';
 import { segmentTwoScales } from './multiScale.js';
 import { TruthMemoryStage, type BoundKind } from './bounds.js';
@@ -84,6 +87,8 @@ interface ClipResult {
   /** TE within EDGE_SPLIT_PX of a truth edge / elsewhere (only for per-frame meet and the candidate). */
   readonly TEnearEdge?: number;
   readonly TEfar?: number;
+  /** Multi-person clips: per-person recall, miss runs, entering latency. */
+  readonly people?: PeopleMetrics;
 }
 
 /** Distance to the truth's edges under which a flip counts as "near an edge" in the TE split, px of 640×480. */
@@ -146,6 +151,7 @@ async function runVariant(v: Variant, clips: readonly QualityClip[], vtest: stri
   try {
     for (const clip of clips) {
       const ev = new SequenceEvaluator(clip.width, clip.height, splitTE ? { edgeSplitPx: EDGE_SPLIT_PX } : {});
+      const pe = clip.people ? new PeopleEvaluator(clip.width, clip.height, clip.people) : undefined;
       let bb = 0;
       let tm = 0;
       if (v.twoScales) {
@@ -155,7 +161,9 @@ async function runVariant(v: Variant, clips: readonly QualityClip[], vtest: stri
           const t0 = performance.now();
           const { mask } = segmentTwoScales(engine, 'full', 'zoom', clip.frames[i]!);
           bb += performance.now() - t0;
-          ev.add(resizeMaskBilinear(mask, engine.info.maskWidth, engine.info.maskHeight, clip.width, clip.height), clip.gt[i]!);
+          const full = resizeMaskBilinear(mask, engine.info.maskWidth, engine.info.maskHeight, clip.width, clip.height);
+          ev.add(full, clip.gt[i]!);
+          pe?.add(full);
         }
         engine.closeSession('full');
         engine.closeSession('zoom');
@@ -172,6 +180,7 @@ async function runVariant(v: Variant, clips: readonly QualityClip[], vtest: stri
           tmRoiAll.push(seg.lastTimings!.temporalMs + seg.lastTimings!.roiMs);
           preAll.push(seg.lastTimings!.preprocessMs);
           ev.add(m, clip.gt[i]!);
+          pe?.add(m);
           if (i === 0) temporalBytes = engine.memory().temporalBytes;
         }
         const counts = seg.roiCounts;
@@ -183,8 +192,9 @@ async function runVariant(v: Variant, clips: readonly QualityClip[], vtest: stri
       }
       const r = ev.result();
       const n = clip.frames.length;
-      results.push({ clip: clip.name, kind: clip.kind, J: r.J, F: r.F, TE: r.TE, dtSSD: r.dtSSD, backboneMs: bb / n, temporalMs: tm / n, ...(r.TEnearEdge !== undefined ? { TEnearEdge: r.TEnearEdge, TEfar: r.TEfar } : {}) });
-      log(`${v.name} · ${clip.name}: J ${r.J.toFixed(4)} TE ${(100 * r.TE).toFixed(3)} %`);
+      const people = pe?.result();
+      results.push({ clip: clip.name, kind: clip.kind, J: r.J, F: r.F, TE: r.TE, dtSSD: r.dtSSD, backboneMs: bb / n, temporalMs: tm / n, ...(r.TEnearEdge !== undefined ? { TEnearEdge: r.TEnearEdge, TEfar: r.TEfar } : {}), ...(people ? { people } : {}) });
+      log(`${v.name} · ${clip.name}: J ${r.J.toFixed(4)} TE ${(100 * r.TE).toFixed(3)} %${people ? ` per-person recall ${people.recall.toFixed(3)}, longest miss ${people.longestMiss}` : ''}`);
     }
     let vtestFlips: number | undefined;
     if (vtest && !v.twoScales && !v.bound) {
@@ -243,7 +253,7 @@ function summary(results: readonly VariantResult[]): string[] {
   ];
   for (const r of results) {
     const mov = r.clips.filter((c) => c.kind === 'moving');
-    const sta = r.clips.filter((c) => c.kind !== 'moving');
+    const sta = r.clips.filter((c) => c.kind === 'static');
     const held = r.clips.find((c) => c.clip === 'skimage-independent');
     lines.push(`| ${r.variant.name} | ${fmt(mean(mov.map((c) => c.J)), 4)} | ${fmt(mean(mov.map((c) => c.F)), 4)} | ${fmt(100 * mean(mov.map((c) => c.TE)), 3)} | ${fmt(mean(mov.map((c) => c.dtSSD)), 2)} | ${fmt(mean(sta.map((c) => c.J)), 4)} | ${fmt(100 * mean(sta.map((c) => c.TE)), 3)} | ${held ? `${fmt(held.J, 4)} / ${fmt(100 * held.TE, 3)}` : '–'} | ${r.vtestFlips !== undefined ? fmt(100 * r.vtestFlips, 3) : '–'} | ${r.variant.twoScales ? '–' : fmt(r.preprocessMedianMs, 2)} | ${fmt(r.backboneMedianMs || mean(r.clips.map((c) => c.backboneMs)), 1)} | ${r.variant.twoScales ? '–' : `${fmt(r.temporalMedianMs, 2)} / ${fmt(r.temporalP95Ms, 2)}`} | ${r.variant.roi ? `${fmt(r.roiMedianMs, 2)} (${fmt(100 * (r.croppedShare ?? 0), 0)} %)` : '–'} | ${r.temporalBytesPerSession ? `${(r.temporalBytesPerSession / 1024).toFixed(0)} KiB` : '0'} |`);
   }
@@ -251,7 +261,7 @@ function summary(results: readonly VariantResult[]): string[] {
 }
 
 function perClip(results: readonly VariantResult[]): string[] {
-  const names = results[0]?.clips.map((c) => c.clip) ?? [];
+  const names = results[0]?.clips.filter((c) => c.kind !== 'multi').map((c) => c.clip) ?? [];
   const lines = [
     `| clip | ${results.map((r) => r.variant.name).join(' | ')} |`,
     `|---|${results.map(() => '---:').join('|')}|`,
@@ -276,7 +286,7 @@ function acceptance(results: readonly VariantResult[], candidate: string): strin
   const emaRoi = get('ema meet + roi');
   const roiOnly = get('per-frame meet + roi');
   if (!cand || !base) return [`(acceptance: needs "${candidate}" and "per-frame meet")`];
-  const pick = (r: VariantResult, kind: 'moving' | 'static') => r.clips.filter((c) => (kind === 'moving' ? c.kind === 'moving' : c.kind !== 'moving'));
+  const pick = (r: VariantResult, kind: 'moving' | 'static') => r.clips.filter((c) => c.kind === kind);
   const mJ = (r: VariantResult, kind: 'moving' | 'static' = 'moving') => mean(pick(r, kind).map((c) => c.J));
   const mTE = (r: VariantResult) => mean(pick(r, 'moving').map((c) => c.TE));
   const dJ = mJ(cand) - mJ(base);
@@ -367,7 +377,11 @@ async function main(): Promise<void> {
   });
   const variants = [...(wantVariants ? VARIANTS.filter((v) => wantVariants.includes(v.name)) : VARIANTS), ...extra]
     .map((v) => (headPath && v.temporal.mode === 'attention-learned' ? { ...v, temporal: { ...v.temporal, headPath: path.resolve(headPath) } } : v));
-  const defs = evalClipDefinitions().filter((d) => (!want || want.includes(d.name)) && (!d.optional || sourcesAvailable(d)));
+  // --clips takes clip names and kinds (moving, static, multi: every clip of that kind).
+  const known = evalClipDefinitions();
+  const unknown = (want ?? []).filter((w) => !known.some((d) => d.name === w || d.kind === w));
+  if (unknown.length) throw new Error(`--clips: unknown clip(s) ${unknown.join(', ')}; known: ${known.map((d) => d.name).join(', ')} (or a kind: moving, static, multi)`);
+  const defs = known.filter((d) => (!want || want.includes(d.name) || want.includes(d.kind)) && (!d.optional || sourcesAvailable(d)));
   for (const d of evalClipDefinitions()) if (d.optional && !sourcesAvailable(d)) log(`notice: skipping ${d.name} (apt-get install python3-skimage)`);
   const t0 = performance.now();
   const clips: QualityClip[] = [];
@@ -377,9 +391,25 @@ async function main(): Promise<void> {
   const results: VariantResult[] = [];
   const cand = arg('candidate') ?? 'attention-fine meet + roi';
   for (const v of variants) results.push(await runVariant(v, clips, vtest, v.name === cand || v.name === 'per-frame meet' || v.bound !== undefined));
+  const single = clips.some((c) => c.kind !== 'multi');
+  const multi = clips.some((c) => c.kind === 'multi');
   const out = [
     `maskstream quality benchmark: ${clips.length} clips × ${clips[0]?.frames.length ?? 0} frames at ${clips[0]?.width}×${clips[0]?.height}, VP8 round trip before segmentation, backend ${backendArg()}; ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`,
     '',
+    ...(single ? singleReport(results, clips, cand) : []),
+    ...(multi ? multiReport(results, clips, cand) : []),
+    `Elapsed ${((performance.now() - t0) / 1000).toFixed(0)} s. Reproduce: npm run bench:quality`,
+  ];
+  console.log(out.join('\n'));
+  const json = arg('json') ?? path.join(projectRoot(), 'artifacts', 'bench-quality.json');
+  mkdirSync(path.dirname(json), { recursive: true });
+  writeFileSync(json, JSON.stringify({ date: new Date().toISOString(), machine: `${os.cpus().length} × ${os.cpus()[0]?.model}`, results }, null, 1));
+  log(`JSON: ${json}`);
+}
+
+/** The single-person sections (clips of kind moving and static). */
+function singleReport(results: readonly VariantResult[], clips: readonly QualityClip[], cand: string): string[] {
+  return [
     'Summary (moving = the clips of kind "moving", static = near-static; TE = share of pixels whose predicted label flips while the truth does not; costs are ms per frame on the backend above, median (and p95) over every frame of every clip):',
     '',
     ...summary(results),
@@ -392,13 +422,46 @@ async function main(): Promise<void> {
     '',
     ...teSplit(results, clips),
     '',
-    `Elapsed ${((performance.now() - t0) / 1000).toFixed(0)} s. Reproduce: npm run bench:quality`,
   ];
-  console.log(out.join('\n'));
-  const json = arg('json') ?? path.join(projectRoot(), 'artifacts', 'bench-quality.json');
-  mkdirSync(path.dirname(json), { recursive: true });
-  writeFileSync(json, JSON.stringify({ date: new Date().toISOString(), machine: `${os.cpus().length} × ${os.cpus()[0]?.model}`, results }, null, 1));
-  log(`JSON: ${json}`);
+}
+
+/** Median over the frames where a person is visible of their truth pixels, per "clip/person". */
+function medianVisiblePx(clips: readonly QualityClip[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const c of clips) {
+    for (const p of c.people ?? []) {
+      const px = p.alpha.map(truthPixels).filter((n) => n >= VISIBLE_MIN_SHARE * c.width * c.height).sort((a, b) => a - b);
+      if (px.length) out.set(`${c.name}/${p.name}`, px[px.length >> 1]!);
+    }
+  }
+  return out;
+}
+
+/** The listed variant that is `name` on the whole picture (what `--roi off` gives), if there is one. */
+function withoutRoi(name: string): string | undefined {
+  const c = VARIANTS.find((v) => v.name === name);
+  if (!c?.roi) return undefined;
+  return VARIANTS.find((v) => !v.roi && !v.bound && !v.twoScales && v.model === c.model && JSON.stringify(v.temporal) === JSON.stringify(c.temporal))?.name;
+}
+
+/** The multi-person sections (clips of kind multi): summary, per clip, per person, acceptance. */
+function multiReport(results: readonly VariantResult[], clips: readonly QualityClip[], cand: string): string[] {
+  return [
+    `Multi-person clips (kind "multi": ${clips.filter((c) => c.kind === 'multi').map((c) => c.name).join(', ')}). Per person and frame: visible = truth pixels (their visible coverage ≥ 128) ≥ ${100 * VISIBLE_MIN_SHARE} % of the frame; found = at least half of them masked. Recall = found / visible person-frames over every person of every clip; longest miss run = most visible frames in a row a person is not found (max over people); entering person found after = frames from becoming fully visible (95 % of their largest in-picture share, and visible) to the first frame found ("never": not found after it). J, F, TE of the combined mask, means over the clips.`,
+    '',
+    ...multiSummary(results),
+    '',
+    'Per clip: per-person recall / J / longest miss run (frames) [/ entering person found after (frames)]',
+    '',
+    ...multiPerClip(results),
+    '',
+    'Per person: recall / longest miss run (frames)',
+    '',
+    ...multiPerPerson(results, medianVisiblePx(clips)),
+    '',
+    ...multiAcceptance(results, cand, withoutRoi(cand) ?? 'attention-fine meet'),
+    '',
+  ];
 }
 
 main().catch((e: Error) => {

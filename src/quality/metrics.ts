@@ -16,7 +16,11 @@
  *
  * SequenceEvaluator takes frames one at a time (constant memory for long clips);
  * evaluateSequence wraps it for arrays.
+ *
+ * Per-person metrics of multi-person clips (recall, longest miss, entering latency;
+ * PeopleEvaluator) live in personMetrics.ts and are re-exported here.
  */
+export * from './personMetrics.js';
 
 export class MetricsInputError extends Error {
   override readonly name = 'MetricsInputError';

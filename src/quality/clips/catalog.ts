@@ -1,6 +1,7 @@
 /**
  * The clip catalogue, public face of src/quality/clips: the evaluation clips of the quality
- * benchmark (evalClips.ts: fixed, named, cached on disk after the first build) and the seeded
+ * benchmark (evalClips.ts, and multiClips.ts for the multi-person ones with per-person truth in
+ * QualityClip.people: fixed, named, cached on disk after the first build) and the seeded
  * generator of training clips (training.ts: rendered on demand, not cached).
  *
  * Overlap between training and evaluation: the opencv-doc photos and the samples.jpg / vtest.avi
@@ -10,13 +11,19 @@
  */
 import { buildClip, renderClip, sourcesAvailable, type BuildOptions } from './build.js';
 import { loadCutouts } from './cutouts.js';
-import { evalClipDefinitions } from './evalClips.js';
+import { singlePersonClipDefinitions } from './evalClips.js';
+import { multiPersonClipDefinitions } from './multiClips.js';
 import { trainingDefinition, type TrainingDims } from './training.js';
-import type { QualityClip } from './types.js';
+import type { ClipDefinition, QualityClip } from './types.js';
 
-export { evalClipDefinitions } from './evalClips.js';
 export { trainingDefinition } from './training.js';
-export type { ClipDefinition, ClipKind, QualityClip } from './types.js';
+export { personAlphaFrame } from './personTruth.js';
+export type { AlphaBox, CastMember, CastRole, ClipDefinition, ClipKind, PersonTruth, QualityClip } from './types.js';
+
+/** Every evaluation clip, in benchmark order: the single-person ones (evalClips.ts), then the multi-person ones (multiClips.ts, kind 'multi'). */
+export function evalClipDefinitions(): ClipDefinition[] {
+  return [...singlePersonClipDefinitions(), ...multiPersonClipDefinitions()];
+}
 
 export class CatalogError extends Error {
   override readonly name = 'CatalogError';

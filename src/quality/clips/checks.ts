@@ -3,7 +3,7 @@
  * adds a clip: a person cut off by their source photo (a bust) must never show that cut edge
  * inside the frame, and a person should be mostly on screen. Pure.
  */
-import { personPose, type SceneSpec } from './composite.js';
+import { personPose, type PersonLayer, type SceneSpec } from './composite.js';
 import { spriteToFrame } from './sprite.js';
 
 export interface CutoutShape {
@@ -94,4 +94,24 @@ export function onScreenShare(scene: SceneSpec, cutouts: ReadonlyMap<string, Cut
     for (const v of g) seen += v / 255;
     return full > 0 ? seen / full : 0;
   });
+}
+
+/**
+ * Share of a person's body (alpha mass of the cut-out, sampled every `step` sprite px) that lies
+ * inside the frame at time t, from the pose alone (warp ignored; occlusion ignored). A cheap
+ * stand-in for the renderer's RenderedFrame.inFrame, for checking definitions without rendering.
+ */
+export function inFrameShare(p: PersonLayer, c: CutoutShape, t: number, width: number, height: number, step = 2): number {
+  const { pose, ax, ay } = personPose(p, c, t);
+  let all = 0, inside = 0;
+  for (let v = 0; v < c.height; v += step) {
+    for (let u = 0; u < c.width; u += step) {
+      const a = c.rgba[(v * c.width + u) * 4 + 3]!;
+      if (!a) continue;
+      all += a;
+      const f = spriteToFrame(u + 0.5, v + 0.5, ax, ay, pose);
+      if (f.x >= 0 && f.x < width && f.y >= 0 && f.y < height) inside += a;
+    }
+  }
+  return all ? inside / all : 0;
 }

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { I420Picture } from '../../decode/types.js';
 import { y4mHeader } from '../../testing/synthClip.js';
 import { encodePng } from './imageIo.js';
+import { personAlphaFrame } from './personTruth.js';
 import type { QualityClip } from './types.js';
 
 export class ClipFileError extends Error {
@@ -91,11 +92,18 @@ export function gtPngName(i: number): string {
 /**
  * Writes a clip for people and the CLI: <dir>/clip.y4m, <dir>/gt/000000.png … (8-bit
  * grayscale, 255 = person) and <dir>/clip.json (name, description, kind, size, bitrates).
+ * Multi-person clips also get <dir>/people/<k>/000000.png … (person k's visible coverage, k in
+ * the order of clip.json's `people`, which lists their names, roles and in-frame shares).
  */
 export function writeClip(clip: QualityClip, dir: string): void {
   mkdirSync(path.join(dir, 'gt'), { recursive: true });
   writeY4m(path.join(dir, 'clip.y4m'), clip.frames, clip.fps);
   clip.gt.forEach((g, i) => writeFileSync(path.join(dir, 'gt', gtPngName(i)), encodePng(g, clip.width, clip.height, 1)));
-  const { frames: _f, gt: _g, ...meta } = clip;
-  writeFileSync(path.join(dir, 'clip.json'), JSON.stringify({ ...meta, frameCount: clip.frames.length }, null, 2) + '\n');
+  const { frames: _f, gt: _g, people, ...meta } = clip;
+  people?.forEach((p, k) => {
+    mkdirSync(path.join(dir, 'people', String(k)), { recursive: true });
+    p.alpha.forEach((b, i) => writeFileSync(path.join(dir, 'people', String(k), gtPngName(i)), encodePng(personAlphaFrame(b, clip.width, clip.height), clip.width, clip.height, 1)));
+  });
+  const cast = people?.map((p) => ({ name: p.name, role: p.role, inFrame: p.inFrame.map((v) => Number(v.toFixed(4))) }));
+  writeFileSync(path.join(dir, 'clip.json'), JSON.stringify({ ...meta, frameCount: clip.frames.length, ...(cast ? { people: cast } : {}) }, null, 2) + '\n');
 }

@@ -15,7 +15,7 @@
  * blurred coverage (exact for the blur of coverage; a defocused picture has no other alpha).
  */
 import { evalSignal, gaussian, seeded, type Signal } from './motion.js';
-import { drawSprite, type Pose, type Sprite, type SpriteWarp } from './sprite.js';
+import { drawSprite, spriteArea, type Pose, type Sprite, type SpriteWarp } from './sprite.js';
 import { boxBlur, colourJitter, type ColourJitter } from './filters.js';
 import type { RgbImage } from '../../decode/types.js';
 
@@ -101,6 +101,26 @@ export interface RenderedFrame {
   readonly rgb: Uint8Array;
   /** width × height, person coverage 0..255. */
   readonly alpha: Uint8Array;
+  /**
+   * With RenderOptions.people: per person layer (scene order), their VISIBLE coverage 0..255,
+   * width × height: their alpha after everything drawn in front of them (later people,
+   * occluders), through the same sub-frame averaging and defocus as `alpha`. Where only one
+   * person covers a pixel it equals `alpha` exactly; elsewhere the layers sum to `alpha` up to
+   * rounding (each is rounded to 8 bits on its own).
+   */
+  readonly people?: Uint8Array[];
+  /**
+   * With RenderOptions.people: per person layer, the share of their body inside the picture,
+   * ignoring anything in front of them: Σ of their own alpha over frame pixels / (cut-out area ×
+   * scale²), averaged over the sub-frame times. ≈ 1 when wholly inside (to the resampling's
+   * ≈ 1 %), 0 when wholly outside; a bust standing on the bottom edge stays a little below 1.
+   */
+  readonly inFrame?: number[];
+}
+
+export interface RenderOptions {
+  /** Also render each person's visible coverage and in-picture share (RenderedFrame.people, .inFrame). */
+  readonly people?: boolean;
 }
 
 export class SceneError extends Error {
@@ -165,9 +185,11 @@ export function personPose(p: PersonLayer, s: { width: number; height: number },
   return { pose, ax, ay, warp };
 }
 
-function drawPerson(rgb: Float32Array, cov: Float32Array, spec: SceneSpec, p: PersonLayer, s: Sprite, t: number): void {
+/** Draws a person; returns the share of their body inside the frame (see RenderedFrame.inFrame). */
+function drawPerson(rgb: Float32Array, cov: Float32Array, spec: SceneSpec, p: PersonLayer, s: Sprite, t: number, layers?: { own: Float32Array; below: Float32Array[] }): number {
   const { pose, ax, ay, warp } = personPose(p, s, t);
-  drawSprite(rgb, cov, spec.width, spec.height, s, ax, ay, pose, warp);
+  const area = drawSprite(rgb, cov, spec.width, spec.height, s, ax, ay, pose, warp, layers);
+  return area / (spriteArea(s) * pose.scale * pose.scale);
 }
 
 /** Coverage (0..1) of pixel (x, y) by an occluder centred at (cx, cy): exact for rectangles, 4×4 supersampled for ellipses. */
@@ -188,7 +210,7 @@ function occluderCoverage(o: OccluderLayer, cx: number, cy: number, x: number, y
   return n / 16;
 }
 
-function drawOccluder(rgb: Float32Array, cov: Float32Array, spec: SceneSpec, o: OccluderLayer, assets: SceneAssets, t: number): void {
+function drawOccluder(rgb: Float32Array, cov: Float32Array, spec: SceneSpec, o: OccluderLayer, assets: SceneAssets, t: number, people?: readonly Float32Array[]): void {
   const cx = evalSignal(o.x, t);
   const cy = evalSignal(o.y, t);
   const tex = Array.isArray(o.fill) ? undefined : image(assets, (o.fill as { image: string }).image);
@@ -212,6 +234,7 @@ function drawOccluder(rgb: Float32Array, cov: Float32Array, spec: SceneSpec, o: 
         rgb[i * 3 + k] = a * c + (1 - a) * rgb[i * 3 + k]!;
       }
       cov[i] = cov[i]! * (1 - a);
+      if (people) for (const v of people) v[i] = v[i]! * (1 - a);
     }
   }
 }
@@ -238,17 +261,22 @@ export function subFrameTimes(spec: SceneSpec, i: number): number[] {
 /**
  * Scene content (before camera effects) at time t: RGB 0..255 and person coverage 0..1, float.
  * `still`: the background already rendered, when it does not move (a copy instead of a resample).
+ * `people`: one buffer per person layer, filled with their visible coverage 0..1 (see
+ * RenderedFrame.people); then the return value is each person's in-frame share (else empty).
  */
-export function renderInstant(spec: SceneSpec, assets: SceneAssets, t: number, rgb: Float32Array, cov: Float32Array, still?: Float32Array): void {
+export function renderInstant(spec: SceneSpec, assets: SceneAssets, t: number, rgb: Float32Array, cov: Float32Array, still?: Float32Array, people?: Float32Array[]): number[] {
+  if (people && people.length !== spec.people.length) throw new SceneError(`${people.length} person buffers for ${spec.people.length} people`);
   cov.fill(0);
+  for (const v of people ?? []) v.fill(0);
   if (still) rgb.set(still);
   else drawBackground(rgb, spec, image(assets, spec.background.image), t);
-  for (const p of spec.people) drawPerson(rgb, cov, spec, p, sprite(assets, p.sprite), t);
-  for (const o of spec.occluders ?? []) drawOccluder(rgb, cov, spec, o, assets, t);
+  const inFrame = spec.people.map((p, k) => drawPerson(rgb, cov, spec, p, sprite(assets, p.sprite), t, people ? { own: people[k]!, below: people.slice(0, k) } : undefined));
+  for (const o of spec.occluders ?? []) drawOccluder(rgb, cov, spec, o, assets, t, people);
+  return people ? inFrame : [];
 }
 
-/** Frame i of the clip and its ground truth. */
-export function renderFrame(spec: SceneSpec, assets: SceneAssets, i: number): RenderedFrame {
+/** Frame i of the clip and its ground truth (and, with `opts.people`, each person's visible coverage). */
+export function renderFrame(spec: SceneSpec, assets: SceneAssets, i: number, opts: RenderOptions = {}): RenderedFrame {
   const { width: W, height: H } = spec;
   if (!(i >= 0 && i < spec.frames)) throw new SceneError(`frame ${i} is outside 0..${spec.frames - 1}`);
   const n = W * H;
@@ -257,23 +285,36 @@ export function renderFrame(spec: SceneSpec, assets: SceneAssets, i: number): Re
   const rgb = new Float32Array(n * 3);
   const cov = new Float32Array(n);
   const times = subFrameTimes(spec, i);
+  const np = opts.people ? spec.people.length : 0;
+  const pInst = Array.from({ length: np }, () => new Float32Array(n));
+  const pAcc = Array.from({ length: np }, () => new Float32Array(n));
+  const inFrame = new Array<number>(np).fill(0);
   let still: Float32Array | undefined;
   if (times.length > 1 && typeof spec.background.x === 'number' && typeof spec.background.y === 'number') {
     still = new Float32Array(n * 3);
     drawBackground(still, spec, image(assets, spec.background.image), i);
   }
   for (const t of times) {
-    renderInstant(spec, assets, t, rgb, cov, still);
+    const share = renderInstant(spec, assets, t, rgb, cov, still, np ? pInst : undefined);
     for (let k = 0; k < acc.length; k++) acc[k]! += rgb[k]!;
     for (let k = 0; k < n; k++) accA[k]! += cov[k]!;
+    for (let p = 0; p < np; p++) {
+      // Same operations in the same order as accA, so a pixel only one person covers gets the same bytes.
+      const a = pAcc[p]!, v = pInst[p]!;
+      for (let k = 0; k < n; k++) a[k]! += v[k]!;
+      inFrame[p]! += share[p]! / times.length;
+    }
   }
   for (let k = 0; k < acc.length; k++) acc[k]! /= times.length;
   for (let k = 0; k < n; k++) accA[k]! /= times.length;
+  for (const a of pAcc) for (let k = 0; k < n; k++) a[k]! /= times.length;
   if (spec.defocus && spec.defocus.radius > 0) {
     boxBlur(acc, W, H, 3, spec.defocus.radius);
     boxBlur(accA, W, H, 1, spec.defocus.radius);
+    for (const a of pAcc) boxBlur(a, W, H, 1, spec.defocus.radius);
   }
-  return { rgb: cameraEffects(spec, i, acc), alpha: quantize(accA, 255) };
+  const out = { rgb: cameraEffects(spec, i, acc), alpha: quantize(accA, 255) };
+  return np ? { ...out, people: pAcc.map((a) => quantize(a, 255)), inFrame } : out;
 }
 
 /** Gain flicker, colour jitter and sensor noise, then 8-bit. */

@@ -19,7 +19,7 @@ import { backgroundSize, type BackgroundLayer, type OccluderLayer, type PersonLa
 import { photoKey } from './assets.js';
 import type { Signal } from './motion.js';
 import type { BackgroundId, PersonId } from './sources.js';
-import type { ClipDefinition, ClipKind } from './types.js';
+import type { CastMember, ClipDefinition, ClipKind } from './types.js';
 
 export const EVAL_WIDTH = 640;
 export const EVAL_HEIGHT = 480;
@@ -41,34 +41,37 @@ export function texture(id: BackgroundId, w: number, h: number): { image: string
   return { image: photoKey({ id, width: w, height: h, hflip: false }) };
 }
 
-interface EvalInput {
+export interface EvalInput {
   readonly name: string;
   readonly description: string;
   readonly kind: ClipKind;
   readonly bitrate: number;
   readonly background: BackgroundId;
-  readonly bg?: { x?: Signal; y?: Signal };
+  readonly bg?: { x?: Signal; y?: Signal; hflip?: boolean };
   readonly people: readonly PersonLayer[];
   readonly extra?: Partial<Omit<SceneSpec, 'width' | 'height' | 'frames' | 'fps' | 'seed' | 'background' | 'people'>>;
   readonly textures?: readonly BackgroundId[];
   readonly optional?: boolean;
+  /** Multi-person clips: who each person layer is and what they do (renders per-person truth). */
+  readonly cast?: readonly CastMember[];
 }
 
-function evalClip(index: number, c: EvalInput): ClipDefinition {
+/** An evaluation clip definition from its input; `index` is its seed offset (unique over all evaluation clips). */
+export function evalClip(index: number, c: EvalInput): ClipDefinition {
   const scene: SceneSpec = {
     ...DIMS,
     seed: EVAL_SEED_BASE + index,
-    background: backgroundLayer(c.background, DIMS, c.bg?.x ?? 0, c.bg?.y ?? 0),
+    background: backgroundLayer(c.background, DIMS, c.bg?.x ?? 0, c.bg?.y ?? 0, c.bg?.hflip ?? false),
     people: c.people,
     ...c.extra,
   };
   const backgrounds = [c.background, ...(c.textures ?? [])];
-  return { name: c.name, description: c.description, kind: c.kind, scene, bitrate: c.bitrate, people: [...new Set(c.people.map((p) => p.sprite as PersonId))], backgrounds, ...(c.optional ? { optional: true } : {}) };
+  return { name: c.name, description: c.description, kind: c.kind, scene, bitrate: c.bitrate, people: [...new Set(c.people.map((p) => p.sprite as PersonId))], backgrounds, ...(c.optional ? { optional: true } : {}), ...(c.cast ? { cast: c.cast } : {}) };
 }
 
 /** A person cut off at the bottom (bust), standing on the frame's bottom edge (6 px below it, so the cut never shows). */
-const BUST: Pick<PersonLayer, 'anchor'> = { anchor: [0.5, 1] };
-const FLOOR = EVAL_HEIGHT + 6;
+export const BUST: Pick<PersonLayer, 'anchor'> = { anchor: [0.5, 1] };
+export const FLOOR = EVAL_HEIGHT + 6;
 
 const OCCLUDER_PANEL: OccluderLayer = {
   shape: 'rect',
@@ -89,8 +92,8 @@ const OCCLUDER_BALL: OccluderLayer = {
   fill: [205, 70, 45],
 };
 
-/** The evaluation clips, in benchmark order. */
-export function evalClipDefinitions(): ClipDefinition[] {
+/** The single-person evaluation clips (and the one two-person crossing), in benchmark order; catalog.ts adds the multi-person ones (multiClips.ts). */
+export function singlePersonClipDefinitions(): ClipDefinition[] {
   return [
     evalClip(0, {
       name: 'fast-translation-blur',

@@ -2,8 +2,8 @@
  * Motion curves and seeded randomness for the quality clips, as plain data so a clip
  * definition can be hashed (cache key) and rendered at any sub-frame time (motion blur).
  *
- * A Signal is a value over time t in frames (fractional between frames): a constant, or
- * base + rate·t + a sum of periodic waves. Pure.
+ * A Signal is a value over time t in frames (fractional between frames): a constant,
+ * base + rate·t + a sum of periodic waves, or a piecewise linear path through keys + waves. Pure.
  */
 import { rng } from '../../testing/synthClip.js';
 
@@ -21,12 +21,38 @@ export interface Wave {
   readonly shape?: 'sine' | 'triangle';
 }
 
-export type Signal = number | { readonly base: number; readonly rate?: number; readonly waves?: readonly Wave[] };
+/**
+ * Piecewise linear through `keys` ([time in frames, value], times increasing), constant before
+ * the first and after the last (someone walks in, stops; or stands, then walks out), plus waves.
+ */
+export interface KeyedSignal {
+  readonly keys: readonly (readonly [number, number])[];
+  readonly waves?: readonly Wave[];
+}
+
+export type Signal = number | { readonly base: number; readonly rate?: number; readonly waves?: readonly Wave[] } | KeyedSignal;
+
+export class SignalError extends Error {
+  override readonly name = 'SignalError';
+}
+
+function keyed(s: KeyedSignal, t: number): number {
+  const k = s.keys;
+  if (k.length === 0) throw new SignalError('a keyed signal needs at least one [time, value] key');
+  if (t <= k[0]![0]) return k[0]![1];
+  for (let i = 1; i < k.length; i++) {
+    const [t0, v0] = k[i - 1]!;
+    const [t1, v1] = k[i]!;
+    if (!(t1 > t0)) throw new SignalError(`keyed signal times must increase, got ${t0} then ${t1}`);
+    if (t <= t1) return v0 + ((v1 - v0) * (t - t0)) / (t1 - t0);
+  }
+  return k[k.length - 1]![1];
+}
 
 /** Value of `s` at time t (frames). */
 export function evalSignal(s: Signal, t: number): number {
   if (typeof s === 'number') return s;
-  let v = s.base + (s.rate ?? 0) * t;
+  let v = 'keys' in s ? keyed(s, t) : s.base + (s.rate ?? 0) * t;
   for (const w of s.waves ?? []) {
     const u = t / w.period + (w.phase ?? 0);
     if (w.shape === 'triangle') {

@@ -19,9 +19,17 @@ import { onScreenShare, visibleCutEdges } from './checks.js';
 import { writeClip } from './clipFiles.js';
 import { loadCutouts } from './cutouts.js';
 import { encodePng } from './imageIo.js';
+import { personAlphaFrame } from './personTruth.js';
 import type { QualityClip } from './types.js';
 
-/** RGB contact sheet of `picks` frames: picture, GT, picture × GT (dimmed to 25 % outside). */
+/** Colours of people 0, 1, 2, … in the GT row of a multi-person clip's sheet. */
+const PERSON_COLOURS: readonly (readonly [number, number, number])[] = [[255, 90, 90], [90, 200, 255], [255, 225, 60], [120, 255, 120], [230, 120, 255]];
+
+/**
+ * RGB contact sheet of `picks` frames: picture, GT, picture × GT (dimmed to 25 % outside). In a
+ * multi-person clip the GT row shows each person's visible coverage in their own colour
+ * (PERSON_COLOURS, cast order), so per-person truth can be checked by eye.
+ */
 export function contactSheet(clip: QualityClip, picks: readonly number[]): { width: number; height: number; rgb: Uint8Array } {
   const tw = clip.width >> 1;
   const th = clip.height >> 1;
@@ -31,14 +39,17 @@ export function contactSheet(clip: QualityClip, picks: readonly number[]): { wid
   picks.forEach((fi, col) => {
     const pic = i420ToRgb(clip.frames[fi]!, tw, th).data;
     const gt = clip.gt[fi]!;
+    const people = clip.people?.map((p) => personAlphaFrame(p.alpha[fi]!, clip.width, clip.height));
     for (let y = 0; y < th; y++) {
       for (let x = 0; x < tw; x++) {
         // GT at half size: mean of the 2×2 block (keeps soft edges soft).
         const g = (gt[2 * y * clip.width + 2 * x]! + gt[2 * y * clip.width + 2 * x + 1]! + gt[(2 * y + 1) * clip.width + 2 * x]! + gt[(2 * y + 1) * clip.width + 2 * x + 1]!) / 4;
+        const i = 2 * y * clip.width + 2 * x;
+        const shares = people?.map((a) => (a[i]! + a[i + 1]! + a[i + clip.width]! + a[i + clip.width + 1]!) / (4 * 255));
         for (let k = 0; k < 3; k++) {
           const v = pic[(y * tw + x) * 3 + k]!;
           rgb[((y * width) + col * tw + x) * 3 + k] = v;
-          rgb[(((y + th) * width) + col * tw + x) * 3 + k] = g;
+          rgb[(((y + th) * width) + col * tw + x) * 3 + k] = shares ? Math.min(255, Math.round(shares.reduce((s, a, p) => s + a * PERSON_COLOURS[p % PERSON_COLOURS.length]![k]!, 0))) : g;
           rgb[(((y + 2 * th) * width) + col * tw + x) * 3 + k] = Math.round(v * (0.25 + 0.75 * (g / 255)));
         }
       }
@@ -64,7 +75,9 @@ async function main(argv: string[]): Promise<void> {
   for (const clip of clips) {
     const def = defs.get(clip.name)!;
     const n = clip.frames.length;
-    const sheet = contactSheet(clip, [0, Math.min(30, n - 1), Math.min(60, n - 1), n - 1]);
+    // Multi-person clips: six frames, so people entering, crossing and leaving show.
+    const picks = clip.people ? [0, 1, 2, 3, 4, 5].map((k) => Math.round((k * (n - 1)) / 5)) : [0, Math.min(30, n - 1), Math.min(60, n - 1), n - 1];
+    const sheet = contactSheet(clip, picks);
     const file = path.join(outDir, `${clip.name}.png`);
     writeFileSync(file, encodePng(sheet.rgb, sheet.width, sheet.height, 3));
     const share = onScreenShare(def.scene, cutouts, clip.gt);

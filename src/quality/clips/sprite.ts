@@ -113,10 +113,24 @@ function frameBox(s: Sprite, ax: number, ay: number, pose: Pose, reach: number, 
 }
 
 /**
+ * Per-person coverage kept beside the union: `own` receives this sprite's alpha (its buffer is
+ * this person's, zero before the draw), and every buffer in `below` (people drawn earlier) is
+ * multiplied by (1 − alpha) where this sprite covers it. What is left in a person's buffer after
+ * everything in front has been drawn is their visible coverage, and the buffers sum to the union
+ * (Σ_k a_k·Π_{j>k}(1 − a_j) = 1 − Π_k(1 − a_k)).
+ */
+export interface CoverageLayers {
+  readonly own: Float32Array;
+  readonly below: readonly Float32Array[];
+}
+
+/**
  * Draws `s` over `rgb` (frame fw × fh, float RGB 0..255) and adds its coverage to `cov`
  * (float 0..1, union: cov = a + (1 − a)·cov). (ax, ay) is the anchor in sprite px.
+ * Returns the sprite's own coverage inside the frame (Σ alpha over frame pixels, px), before
+ * anything is drawn over it.
  */
-export function drawSprite(rgb: Float32Array, cov: Float32Array, fw: number, fh: number, s: Sprite, ax: number, ay: number, pose: Pose, warp?: SpriteWarp): void {
+export function drawSprite(rgb: Float32Array, cov: Float32Array, fw: number, fh: number, s: Sprite, ax: number, ay: number, pose: Pose, warp?: SpriteWarp, layers?: CoverageLayers): number {
   if (!(pose.scale > 0)) throw new SpriteError(`sprite scale must be positive, got ${pose.scale}`);
   const reach = warp ? Math.abs(warp.ampX) + Math.abs(warp.ampY) + 1 : 0;
   const box = frameBox(s, ax, ay, pose, reach, fw, fh);
@@ -125,6 +139,7 @@ export function drawSprite(rgb: Float32Array, cov: Float32Array, fw: number, fh:
   const sn = Math.sin((pose.rotationDeg * Math.PI) / 180) / pose.scale;
   const k = warp ? (2 * Math.PI) / warp.wavelength : 0;
   const px = new Float32Array(4);
+  let area = 0;
   for (let y = box.y0; y < box.y1; y++) {
     const dy = y + 0.5 - pose.y;
     for (let x = box.x0; x < box.x1; x++) {
@@ -149,6 +164,25 @@ export function drawSprite(rgb: Float32Array, cov: Float32Array, fw: number, fh:
       rgb[p + 1] = px[1]! + (1 - a) * rgb[p + 1]!;
       rgb[p + 2] = px[2]! + (1 - a) * rgb[p + 2]!;
       cov[i] = a + (1 - a) * cov[i]!;
+      area += a;
+      if (layers) {
+        layers.own[i] = a;
+        for (const b of layers.below) b[i]! *= 1 - a;
+      }
     }
   }
+  return area;
+}
+
+const areas = new WeakMap<Sprite, number>();
+
+/** Σ alpha of the whole sprite, sprite px² (its area at scale 1; memoised per sprite). */
+export function spriteArea(s: Sprite): number {
+  let a = areas.get(s);
+  if (a === undefined) {
+    a = 0;
+    for (let i = 3; i < s.px.length; i += 4) a += s.px[i]! / 255;
+    areas.set(s, a);
+  }
+  return a;
 }

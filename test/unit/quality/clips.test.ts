@@ -12,7 +12,8 @@ import { cleanAlpha, cutSides, trimToAlpha } from '../../../src/quality/clips/cu
 import { visibleCutEdges } from '../../../src/quality/clips/checks.js';
 import { readGtRaw, readY4m, writeClip, writeGtRaw, writeY4m } from '../../../src/quality/clips/clipFiles.js';
 import { decodeRgb, decodePngGray } from '../../../src/quality/clips/imageIo.js';
-import { evalClipDefinitions, EVAL_SEED_BASE } from '../../../src/quality/clips/evalClips.js';
+import { EVAL_SEED_BASE } from '../../../src/quality/clips/evalClips.js';
+import { evalClipDefinitions } from '../../../src/quality/clips/catalog.js';
 import { trainingDefinition } from '../../../src/quality/clips/training.js';
 import { maxStep } from '../../../src/quality/clips/motion.js';
 import { BACKGROUNDS, PEOPLE, isHeldOut, photoPath } from '../../../src/quality/clips/sources.js';
