@@ -114,7 +114,7 @@ export class OfflineSegmenter {
     const r = this.engine.processBatch([{ id: this.sessionId, frame }])[0]!;
     const t2 = performance.now();
     // What the client shows: the whole-picture mask with the crops' detail layers over it.
-    const mask = composeMask({ width: r.width, height: r.height, alpha: r.mask, details: r.details ?? [] }, pic.width, pic.height);
+    const mask = composeMask({ width: r.width, height: r.height, alpha: r.mask, details: process.env.NO_DETAILS ? [] : r.details ?? [] }, pic.width, pic.height);
     const t3 = performance.now();
     this.lastResult = r;
     this.last = { preprocessMs: t1 - t0, inferenceMs: r.inferenceMs, temporalMs: r.temporalMs, roiMs: r.roiMs ?? 0, resizeMs: t3 - t2, totalMs: t3 - t0 };

@@ -17,7 +17,7 @@ import type { BackendAttempt, BackendName, EngineInfo, EngineOptions, InferenceM
 import type { I420Picture } from '../decode/types.js';
 import { i420Luma, i420ToRgb } from '../decode/yuvToRgb.js';
 import { coversPicture, RoiTracker, validateRoiOptions, wholePicture, type RoiBox, type RoiOptions, type RoiView } from '../roi/roiTracker.js';
-import { cropI420, detailLayer, mergeScratch, mergeViews, temporalCorrection, type MergeScratch } from '../roi/crop.js';
+import { cropI420, detailLayer, mergePlanned, mergeScratch, temporalCorrection, type MergeScratch } from '../roi/crop.js';
 import type { MaskDetail } from './types.js';
 
 /**
@@ -312,11 +312,9 @@ export class SegmentationEngine {
     const { maskWidth: W, maskHeight: H, featureShape: [h, w, c] } = this.info;
     const t0 = performance.now();
     const views = frame.views;
-    const only = views.length === 1 && views[0]!.view.kind === 'whole' ? outs[0]! : undefined;
     const scratch = (this.scratch ??= { ...mergeScratch(this.info), correction: new Float32Array(W * H) });
-    const data = only
-      ? { logits: only.logits, features: only.features, rgb: views[0]!.rgb }
-      : mergeViews(views.map((v, i) => ({ box: v.view.box, logits: outs[i]!.logits, features: outs[i]!.features, rgb: v.rgb })), this.info, scratch);
+    const crops = views.some((v) => v.view.kind === 'crop');
+    const data = mergePlanned(views.map((v, i) => ({ view: v.view, rgb: v.rgb, logits: outs[i]!.logits, features: outs[i]!.features })), this.info, scratch);
     const t1 = performance.now();
     const made: tf.Tensor[] = [];
     let logits: tf.Tensor3D | undefined;
@@ -347,7 +345,7 @@ export class SegmentationEngine {
     let details: MaskDetail[] | undefined;
     const picture = views[0]!.view.box;
     if (session.roi && track) {
-      session.roi.observe(data.logits, W, H, picture.pictureWidth, picture.pictureHeight, views.map((v) => v.view), detections);
+      session.roi.observe(data.found, W, H, picture.pictureWidth, picture.pictureHeight, views.map((v) => v.view), detections);
       // Detail layers of the crops (not of discovery tiles: nobody is tracked there yet).
       const crops = views.map((v, i) => ({ v, out: outs[i]! })).filter((x) => x.v.view.kind === 'crop');
       if (crops.length) {
@@ -356,7 +354,6 @@ export class SegmentationEngine {
       }
     }
     const t3 = performance.now();
-    const crop = views.some((v) => v.view.kind === 'crop');
     return {
       mask,
       width: W,
@@ -364,7 +361,7 @@ export class SegmentationEngine {
       inferenceMs,
       temporalMs,
       ...(session.roi && track ? { roiMs: t1 - t0 + (t3 - t2) } : {}),
-      region: crop ? 'crop' : 'whole',
+      region: crops ? 'crop' : 'whole',
       views: views.length,
       ...(batchSize > 1 ? { batchSize } : {}),
       ...(details ? { details } : {}),

@@ -9,7 +9,7 @@
  * whose centre lies outside the crop get `outside`.
  */
 import type { I420Picture } from '../decode/types.js';
-import type { RoiBox } from './roiTracker.js';
+import type { RoiBox, RoiView } from './roiTracker.js';
 
 export class RoiBoxError extends Error {
   override readonly name = 'RoiBoxError';
@@ -183,6 +183,12 @@ export interface ViewOutput {
   readonly logits: Float32Array;
   readonly features: Float32Array;
   readonly rgb: Uint8Array;
+  /**
+   * Looks for people only (the whole picture beside crops, a discovery tile): its logits go to
+   * `found` where no mask view looked, not into the mask (a one-frame guess outside the crops
+   * would flicker in and out of it).
+   */
+  readonly discovery?: boolean;
 }
 
 /** Scratch of mergeViews (reused frame after frame by the engine). */
@@ -193,6 +199,7 @@ export interface MergeScratch {
   readonly paste: Float32Array;
   readonly pasteFeatures: Float32Array;
   readonly covered: Uint8Array;
+  readonly found: Float32Array;
 }
 
 export function mergeScratch(g: RoiGeometry): MergeScratch {
@@ -204,18 +211,20 @@ export function mergeScratch(g: RoiGeometry): MergeScratch {
     paste: new Float32Array(g.maskWidth * g.maskHeight),
     pasteFeatures: new Float32Array(h * w * c),
     covered: new Uint8Array(g.maskWidth * g.maskHeight),
+    found: new Float32Array(g.maskWidth * g.maskHeight),
   };
 }
 
 /**
  * A frame's views back on the whole picture's grids. A mask cell covered by a crop takes the
  * largest logit of the crops covering it (a person seen in any crop is a person); a cell no crop
- * covers takes the whole picture's logit when it was a view this frame, else background
+ * covers takes the whole picture's logit when it was a mask view this frame, else background
  * (OUTSIDE_LOGIT). Features and the motion-cue RGB come from the whole picture, then each crop
- * over it, in view order (zero / black where no view looked). Writes into `s` and returns its
- * logits, features and rgb.
+ * over it, in view order (zero / black where no view looked). `found`: the same logits, and
+ * where no mask view looked, the largest of the discovery views' (where the tracker looks for
+ * people). Writes into `s` and returns its arrays.
  */
-export function mergeViews(views: readonly ViewOutput[], g: RoiGeometry, s: MergeScratch): { logits: Float32Array; features: Float32Array; rgb: Uint8Array } {
+export function mergeViews(views: readonly ViewOutput[], g: RoiGeometry, s: MergeScratch): { logits: Float32Array; features: Float32Array; rgb: Uint8Array; found: Float32Array } {
   const [h, w, c] = g.featureShape;
   const W = g.maskWidth;
   const H = g.maskHeight;
@@ -224,13 +233,13 @@ export function mergeViews(views: readonly ViewOutput[], g: RoiGeometry, s: Merg
   s.rgb.fill(0);
   s.covered.fill(0);
   for (const v of views) {
-    if (!coversBox(v.box)) continue;
+    if (!coversBox(v.box) || v.discovery) continue;
     s.logits.set(v.logits);
     s.features.set(v.features);
     s.rgb.set(v.rgb);
   }
   for (const v of views) {
-    if (coversBox(v.box)) continue;
+    if (coversBox(v.box) || v.discovery) continue;
     const l = pasteGrid(v.logits, H, W, 1, v.box, NaN, s.paste);
     for (let i = 0; i < l.length; i++) {
       const x = l[i]!;
@@ -245,7 +254,28 @@ export function mergeViews(views: readonly ViewOutput[], g: RoiGeometry, s: Merg
     }
     pasteRgbInside(v.rgb, g.inputWidth, g.inputHeight, v.box, s.rgb);
   }
-  return { logits: s.logits, features: s.features, rgb: s.rgb };
+  s.found.set(s.logits);
+  for (const v of views) {
+    if (!v.discovery) continue;
+    const l = pasteGrid(v.logits, H, W, 1, v.box, NaN, s.paste);
+    for (let i = 0; i < l.length; i++) {
+      const x = l[i]!;
+      if (x === x && !s.covered[i] && x > s.found[i]!) s.found[i] = x;
+    }
+  }
+  return { logits: s.logits, features: s.features, rgb: s.rgb, found: s.found };
+}
+
+/**
+ * A frame's planned views (RoiTracker.plan) back on the whole picture: crops make the mask when
+ * there are any, the whole picture otherwise; the whole picture beside crops, and tiles, only
+ * look for people (mergeViews' discovery). One whole view alone is returned as it is.
+ */
+export function mergePlanned(views: readonly (Omit<ViewOutput, 'box' | 'discovery'> & { readonly view: RoiView })[], g: RoiGeometry, s: MergeScratch): { logits: Float32Array; features: Float32Array; rgb: Uint8Array; found: Float32Array } {
+  const first = views[0]!;
+  if (views.length === 1 && first.view.kind === 'whole') return { logits: first.logits, features: first.features, rgb: first.rgb, found: first.logits };
+  const crops = views.some((v) => v.view.kind === 'crop');
+  return mergeViews(views.map((v) => ({ box: v.view.box, logits: v.logits, features: v.features, rgb: v.rgb, discovery: v.view.kind === 'tile' || (crops && v.view.kind === 'whole') })), g, s);
 }
 
 function coversBox(b: RoiBox): boolean {

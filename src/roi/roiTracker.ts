@@ -66,13 +66,15 @@ export interface RoiOptions {
   /** Most crops per frame (each is one backbone run); closest groups are merged beyond it. */
   readonly maxCrops: number;
   /**
-   * Two groups share one crop when that crop is at most this many times the area of the larger
-   * of their own crops (it costs one backbone run instead of two, and their pixels shrink by
-   * at most √ of it); otherwise each keeps its crop, even where the crops overlap.
+   * Two groups share one crop when that crop is at most this many times the area of each of
+   * their own crops (one backbone run instead of two, and neither's pixels shrink by more than
+   * √ of it); otherwise each keeps its crop, even where the crops overlap.
    */
   readonly mergeArea: number;
   /** Frames a person is kept without being seen in their crop before the track goes. */
   readonly keepFrames: number;
+  /** Frames a proposal (detector, weak region) gets its crop to show a person before it goes. */
+  readonly probeFrames: number;
   /** Smallest region counted as a person, mask-grid cells (smaller ones are noise). */
   readonly minArea: number;
   /**
@@ -105,6 +107,7 @@ export const DEFAULT_ROI: Readonly<RoiOptions> = Object.freeze({
   maxCrops: 4,
   mergeArea: 1.5,
   keepFrames: 15,
+  probeFrames: 3,
   minArea: 12,
   tiles: 0,
   detector: 'none',
@@ -131,6 +134,7 @@ export function validateRoiOptions(o: RoiOptions): void {
   if (!(Number.isInteger(o.maxCrops) && o.maxCrops >= 1 && o.maxCrops <= 16)) bad(`maxCrops ${o.maxCrops} must be an integer in [1, 16]`);
   if (!(o.mergeArea >= 1 && o.mergeArea <= 100)) bad(`mergeArea ${o.mergeArea} must be in [1, 100]`);
   if (!(Number.isInteger(o.keepFrames) && o.keepFrames >= 0 && o.keepFrames <= 600)) bad(`keepFrames ${o.keepFrames} must be an integer in [0, 600]`);
+  if (!(Number.isInteger(o.probeFrames) && o.probeFrames >= 1 && o.probeFrames <= 600)) bad(`probeFrames ${o.probeFrames} must be an integer in [1, 600]`);
   if (!(Number.isInteger(o.minArea) && o.minArea >= 1)) bad(`minArea ${o.minArea} must be an integer ≥ 1`);
   if (!(Number.isInteger(o.tiles) && o.tiles >= 0 && o.tiles <= 4)) bad(`tiles ${o.tiles} must be an integer in [0, 4]`);
   if (o.detector !== 'none' && o.detector !== 'movenet-multipose') bad(`detector ${String(o.detector)} must be none or movenet-multipose`);
@@ -154,6 +158,8 @@ interface Track {
   vy: number;
   /** Frames since last seen. */
   missed: number;
+  /** Seen by the segmenter at least once (a proposal becomes a person when its crop shows one). */
+  confirmed: boolean;
 }
 
 const area = (b: Box) => Math.max(0, b.x1 - b.x0) * Math.max(0, b.y1 - b.y0);
@@ -212,11 +218,11 @@ export class RoiTracker {
     }
     const whole: RoiView = { kind: 'whole', box: wholePicture(pictureWidth, pictureHeight) };
     if (this.tracks.length === 0) return [whole];
-    const crops = this.crops(pictureWidth, pictureHeight);
-    if (!crops) return [whole];
+    const { crops, large } = this.crops(pictureWidth, pictureHeight);
     const refresh = this.o.refreshFrames > 0 && this.frames > 0 && this.frames % this.o.refreshFrames === 0;
     const views = crops.map((box): RoiView => ({ kind: 'crop', box }));
-    if (refresh) return [whole, ...views];
+    // A group whose crop would be most of the picture is seen in the whole picture (the others keep theirs).
+    if (refresh || large) return [whole, ...views];
     const tile = this.tile(pictureWidth, pictureHeight);
     return tile ? [...views, { kind: 'tile', box: tile }] : views;
   }
@@ -258,30 +264,32 @@ export class RoiTracker {
         t.vy = (seen.y0 + seen.y1 - t.box.y0 - t.box.y1) / 2;
         t.box = seen;
         t.missed = 0;
+        t.confirmed = true;
       } else {
         t.missed++;
         t.vx = 0;
         t.vy = 0;
       }
     }
-    this.tracks = this.tracks.filter((t) => t.missed <= this.o.keepFrames);
+    // A person goes after keepFrames unseen; a proposal its crop never confirmed, after probeFrames.
+    this.tracks = this.tracks.filter((t) => t.missed <= (t.confirmed ? this.o.keepFrames : this.o.probeFrames));
     found.forEach((b, i) => {
-      if (!used[i]) this.tracks.push({ box: b, vx: 0, vy: 0, missed: 0 });
+      if (!used[i]) this.tracks.push({ box: b, vx: 0, vy: 0, missed: 0, confirmed: true });
     });
     for (const d of detections) {
-      // The detector saw someone: a person tracked there is still there; anyone else is new.
+      // The detector saw someone: a person tracked there is still there; anywhere else, a proposal.
       const at = this.tracks.filter((t) => intersects(t.box, d));
-      if (at.length) for (const t of at) t.missed = 0;
-      else this.tracks.push({ box: { x0: Math.max(0, d.x0), y0: Math.max(0, d.y0), x1: Math.min(pictureWidth, d.x1), y1: Math.min(pictureHeight, d.y1) }, vx: 0, vy: 0, missed: 0 });
+      if (at.length) for (const t of at) t.missed = t.confirmed ? 0 : t.missed;
+      else this.tracks.push({ box: { x0: Math.max(0, d.x0), y0: Math.max(0, d.y0), x1: Math.min(pictureWidth, d.x1), y1: Math.min(pictureHeight, d.y1) }, vx: 0, vy: 0, missed: 0, confirmed: false });
     }
     if (this.o.seedThreshold < this.o.threshold) {
       // Proposals: weaker regions away from everyone tracked.
       const weak = this.finder.find(logits, thresholdLogit(this.o.seedThreshold), this.o.minArea).map((r: GridRegion): Box => ({ x0: r.x0 * sx, y0: r.y0 * sy, x1: r.x1 * sx, y1: r.y1 * sy }));
-      for (const b of weak) if (!this.tracks.some((t) => intersects(t.box, b))) this.tracks.push({ box: b, vx: 0, vy: 0, missed: 0 });
+      for (const b of weak) if (!this.tracks.some((t) => intersects(t.box, b))) this.tracks.push({ box: b, vx: 0, vy: 0, missed: 0, confirmed: false });
     }
     // Two tracks that became one person (or one group): keep one.
     const kept: Track[] = [];
-    for (const t of this.tracks.sort((a, b) => a.missed - b.missed || area(b.box) - area(a.box))) {
+    for (const t of this.tracks.sort((a, b) => Number(b.confirmed) - Number(a.confirmed) || a.missed - b.missed || area(b.box) - area(a.box))) {
       if (!kept.some((k) => iou(k.box, t.box) > 0.5)) kept.push(t);
     }
     this.tracks = kept;
@@ -308,15 +316,19 @@ export class RoiTracker {
     return { x0: t.box.x0 + dx, y0: t.box.y0 + dy, x1: t.box.x1 + dx, y1: t.box.y1 + dy };
   }
 
-  /** One crop per group of people whose crops would overlap (at most maxCrops), or null: the whole picture is the better view. */
-  private crops(pw: number, ph: number): RoiBox[] | null {
+  /**
+   * One crop per group (at most maxCrops), except groups whose crop would be most of the picture
+   * anyway (`large`: the whole picture is their view).
+   */
+  private crops(pw: number, ph: number): { crops: RoiBox[]; large: boolean } {
     let groups = this.tracks.map((t) => this.predicted(t));
     // Merge groups that fit one crop hardly larger than either's own, until none do.
     for (let merged = true; merged; ) {
       merged = false;
       outer: for (let i = 0; i < groups.length; i++) {
         for (let j = i + 1; j < groups.length; j++) {
-          const own = Math.max(area(this.shape(groups[i]!, pw, ph)), area(this.shape(groups[j]!, pw, ph)));
+          // The smaller crop decides: a small person merged into a large one's crop would lose their zoom.
+          const own = Math.min(area(this.shape(groups[i]!, pw, ph)), area(this.shape(groups[j]!, pw, ph)));
           if (area(this.shape(union(groups[i]!, groups[j]!), pw, ph)) <= this.o.mergeArea * own) {
             groups = [...groups.filter((_, k) => k !== i && k !== j), union(groups[i]!, groups[j]!)];
             merged = true;
@@ -338,13 +350,14 @@ export class RoiTracker {
       groups = [...groups.filter((_, k) => k !== i && k !== j), union(groups[i]!, groups[j]!)];
     }
     const boxes: RoiBox[] = [];
+    let large = false;
     for (const g of groups) {
       const s = this.shape(g, pw, ph);
-      if (area(s) > this.o.maxArea * pw * ph) return null;
-      boxes.push(evenBox(s, pw, ph));
+      if (area(s) > this.o.maxArea * pw * ph) large = true;
+      else boxes.push(evenBox(s, pw, ph));
     }
     // Left to right, top to bottom: a stable order (the detail layers are drawn in it).
-    return boxes.sort((a, b) => a.x - b.x || a.y - b.y);
+    return { crops: boxes.sort((a, b) => a.x - b.x || a.y - b.y), large };
   }
 
   /** A person (or group) box → its crop: margin, aspect, minimum size, inside the picture. */

@@ -14,7 +14,7 @@ import type { Backbone } from '../inference/backbone.js';
 import { i420ToRgb } from '../decode/yuvToRgb.js';
 import { areaDownsample } from '../decode/resizeMask.js';
 import { RoiTracker, wholePicture, type RoiOptions } from '../roi/roiTracker.js';
-import { cropI420, mergeScratch, mergeViews } from '../roi/crop.js';
+import { cropI420, mergePlanned, mergeScratch } from '../roi/crop.js';
 import { trainingClips } from '../quality/clips/catalog.js';
 import type { QualityClip } from '../quality/clips/types.js';
 
@@ -51,11 +51,9 @@ export function clipToSamples(clip: QualityClip, backbone: Backbone, roi: RoiOpt
     const rgbs = views.map((v) => i420ToRgb(v.kind === 'whole' ? pic : cropI420(pic, v.box), iw, ih).data);
     const outs = backbone.runBatch(rgbs);
     // The views back on the whole picture, as the engine does (new arrays: every frame is kept).
-    const f = views.length === 1 && views[0]!.kind === 'whole'
-      ? { rgb: rgbs[0]!, logits: outs[0]!.logits, features: outs[0]!.features }
-      : { ...mergeViews(views.map((v, k) => ({ box: v.box, rgb: rgbs[k]!, ...outs[k]! })), backbone.info, mergeScratch(backbone.info)) };
-    tracker?.observe(f.logits, mw, mh, pic.width, pic.height, views);
-    frames.push({ ...f, gt: areaDownsample(clip.gt[i]!, clip.width, clip.height, mw, mh) });
+    const m = mergePlanned(views.map((view, k) => ({ view, rgb: rgbs[k]!, ...outs[k]! })), backbone.info, mergeScratch(backbone.info));
+    tracker?.observe(m.found, mw, mh, pic.width, pic.height, views);
+    frames.push({ rgb: m.rgb, logits: m.logits, features: m.features, gt: areaDownsample(clip.gt[i]!, clip.width, clip.height, mw, mh) });
   }
   return { name: clip.name, description: clip.description, frames };
 }
