@@ -147,6 +147,12 @@ function centroidX(msg: MaskMessage): number {
   return sum / n;
 }
 
+/** maskstream_frames_dropped_total by reason, from /metrics. */
+async function dropsByReason(url: string): Promise<Record<string, number>> {
+  const text = await (await fetch(url + '/metrics')).text();
+  return Object.fromEntries([...text.matchAll(/^maskstream_frames_dropped_total\{reason="([a-z_]+)"\} (\S+)$/gm)].map((m) => [m[1]!, Number(m[2])]));
+}
+
 /** Forward distance from RTP timestamp a to b (mod 2^32). */
 function rtpDelta(a: number, b: number): number {
   return (b - a) >>> 0;
@@ -194,6 +200,7 @@ describe('GStreamer webrtcbin publishing over WHIP (second WebRTC stack)', funct
   for (const run of runs) {
     it(`${run.what}: masks for most frames, over the person; DELETE ends the session`, async () => {
       const endedBefore = await metric(server.url, 'maskstream_sessions_ended_total{reason="bye"}');
+      const dropsBefore = await dropsByReason(server.url);
       publisher = new GstPublisher([
         '--endpoint', server.url + '/whip', '--token', TOKEN, '--codec', run.codec, '--clip', clipPath,
         ...(run.trickle ? ['--trickle'] : []),
@@ -271,6 +278,9 @@ describe('GStreamer webrtcbin publishing over WHIP (second WebRTC stack)', funct
       const seconds = (last.at - first.at) / 1000;
       const rate = (masks.length - 1) / seconds;
       console.log(`      GStreamer ${run.codec}${run.trickle ? ' (trickle)' : ''}: ${masks.length} masks for ${sentInSpan} frames sent (${(100 * share).toFixed(1)} %), ${rate.toFixed(1)} masks/s over ${seconds.toFixed(1)} s; publisher: ${String(stats.frames_produced)} frames produced at 30 fps, ${String(stats.frames_encoded)} encoded, ${String(stats.keyframes)} keyframes`);
+      const dropsAfter = await dropsByReason(server.url);
+      const drops = Object.entries(dropsAfter).filter(([r, n]) => n > (dropsBefore[r] ?? 0)).map(([r, n]) => `${r} ${n - (dropsBefore[r] ?? 0)}`);
+      console.log(`      server drops in the session: ${drops.join(', ') || 'none'}`);
       expect(share, `masks for ${masks.length} of ${sentInSpan} frames sent`).to.be.at.least(0.5);
 
       // Real masks: the foreground lies on the person where the clip put them in that frame.
