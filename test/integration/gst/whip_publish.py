@@ -2,7 +2,7 @@
 """A WHIP publisher (RFC 9725) on GStreamer's webrtcbin: an independent WebRTC stack (libnice ICE,
 GStreamer's DTLS/SRTP, rtpbin) sending a y4m clip, looped, as live 30 fps video in VP8 or H.264
 constrained baseline. Used by test/integration/gstWhip.test.ts; also a tool for operators
-(docs/operations.md, "Publish from GStreamer").
+(docs/operations.md, "Publishing from GStreamer (webrtcbin)").
 
     /usr/bin/python3 whip_publish.py --endpoint http://localhost:8080/whip --token "$TOKEN" \\
         --codec vp8 --clip clip.y4m [--trickle] [--duration 30]
@@ -15,12 +15,14 @@ DELETEs a session it created before exiting.
 
 Stdout: one JSON object per line, for the test to read:
   {"event":"created","location":…,"etag":…,"answer_codecs":[…]}   after the 201
-  {"event":"patch","status":204,"candidates":n}                   per PATCH (--trickle)
+  {"event":"patch","status":204,"candidates":n,"end":bool}        per PATCH (--trickle)
   {"event":"state","connection":"connected"}                       webrtcbin's connection state
   {"event":"first_rtp","frame":n,"rtp_timestamp":t}               the first RTP packet sent: frame n of
                                                                    the stream (counting from 0, the
                                                                    clip looped) had RTP timestamp t
-  {"event":"deleted","status":200,"frames_encoded":n,"keyframes":k,"rtp_packets":p}
+  {"event":"deleted","status":200,"frames_produced":n,"frames_encoded":e,"keyframes":k,
+   "rtp_packets":p,"rtp_timestamps":[…]}                           after the DELETE; the RTP timestamp
+                                                                   of every frame payloaded
   {"event":"error","message":…}                                   then exit status 1
 Needs Debian's python3-gst-1.0, gir1.2-gst-plugins-bad-1.0 (GstWebRTC, GstSdp),
 gstreamer1.0-plugins-{base,good,bad,ugly} (vp8enc, x264enc) and gstreamer1.0-nice.
@@ -198,8 +200,8 @@ class WhipPublisher:
     # --- signalling --------------------------------------------------------------------------
 
     def on_negotiation_needed(self, _element):
-        # The offer's codec parameters (H.264 profile-level-id, sprop-parameter-sets) come from the
-        # payloader's caps: create it once they have reached webrtcbin. Polled, because a probe
+        # The offer's codec parameters (H.264's sprop-parameter-sets) come from the payloader's
+        # caps: create it once they have reached webrtcbin. Polled, because a probe
         # for the caps event races with it (the event may pass between a check and the probe).
         GLib.timeout_add(20, self.create_offer)
 
