@@ -124,6 +124,18 @@ describe('monitoring on a real Prometheus: dashboard queries, recording rules, l
     const scaled = stringify({ groups: groups.map((g) => ({ ...g, interval: `${SCRAPE_S}s` })) });
     prom = await PrometheusServer.start(config, { 'maskstream.rules.yaml': scaled });
     console.log(`      ${version}, scraping ${server.url}/metrics every ${SCRAPE_S} s`);
+    // Prometheus' first scrape comes up to ~5 s after it is ready (target discovery updates are
+    // batched). The stream starts only after two scrapes: every counter's first sample is then its
+    // value before the stream (0), so rate() extrapolates all of them alike. (When the first sample
+    // already counts observations, rate() extrapolates each series toward its own zero point and
+    // the SLO error ratio 1 - rate(bucket)/rate(count) can leave 0..1: seen at -0.15 here.)
+    const scraped = Date.now() + 60_000;
+    for (;;) {
+      const [n] = await prom.query(`count_over_time(up{job="maskstream/maskstream"}[1m])`, Date.now() / 1000);
+      if (n && Number(n.value[1]) >= 2) break;
+      if (Date.now() > scraped) throw new Error(`Prometheus did not scrape ${server.url}/metrics twice within 60 s:\n${prom.log}`);
+      await sleep(250);
+    }
 
     // A live stream: a WHIP publisher whose mask subscriber acknowledges every mask with its
     // end-to-end latency (the e2e histogram), VP8 at 30 fps.
