@@ -24,7 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { SegmentationEngine } from '../inference/engine.js';
 import { DEFAULT_ROI, type RoiOptions } from '../roi/roiTracker.js';
-import { BACKENDS, type BackendName, type ModelName, type TemporalConfig } from '../inference/types.js';
+import { BACKENDS, type BackendName, type ModelName, type SegmentResult, type TemporalConfig } from '../inference/types.js';
 import type { TemporalStage } from '../temporal/temporalStage.js';
 import { OfflineSegmenter } from '../cli/segment.js';
 import { openY4m } from '../io/y4m.js';
@@ -36,6 +36,8 @@ import { PeopleEvaluator, SequenceEvaluator, selfTE, truthPixels, VISIBLE_MIN_SH
 import { multiAcceptance, multiPerClip, multiPerPerson, multiSummary } from './qualityMulti.js';
 import { projectRoot } from '../paths.js';
 import { segmentTwoScales } from './multiScale.js';
+import { compareFootage } from './realFootage.js';
+import { encodeMask } from '../egress/maskCodec.js';
 import { TruthMemoryStage, type BoundKind } from './bounds.js';
 import { fmt, percentile } from './stats.js';
 
@@ -111,6 +113,10 @@ interface VariantResult {
   readonly temporalRoiMedianMs: number;
   /** Share of frames segmented on a crop (region of interest variants). */
   readonly croppedShare?: number;
+  /** Mean size of the mask message the client would get per frame (version 1, or 2 with detail layers), bytes. */
+  readonly maskBytesMean?: number;
+  /** The masks of vtest.avi (the real-footage comparison; left out of the JSON). */
+  readonly vtestMasks?: Uint8Array[];
 }
 
 function arg(name: string): string | undefined {
@@ -148,6 +154,7 @@ async function runVariant(v: Variant, clips: readonly QualityClip[], vtest: stri
   const preAll: number[] = [];
   let cropped = 0;
   let whole = 0;
+  const bytesAll: number[] = [];
   try {
     for (const clip of clips) {
       const ev = new SequenceEvaluator(clip.width, clip.height, splitTE ? { edgeSplitPx: EDGE_SPLIT_PX } : {});
@@ -181,6 +188,7 @@ async function runVariant(v: Variant, clips: readonly QualityClip[], vtest: stri
           preAll.push(seg.lastTimings!.preprocessMs);
           ev.add(m, clip.gt[i]!);
           pe?.add(m);
+          bytesAll.push(messageBytes(seg.lastResult!, clip.width, clip.height));
           if (i === 0) temporalBytes = engine.memory().temporalBytes;
         }
         const counts = seg.roiCounts;
@@ -197,14 +205,14 @@ async function runVariant(v: Variant, clips: readonly QualityClip[], vtest: stri
       log(`${v.name} · ${clip.name}: J ${r.J.toFixed(4)} TE ${(100 * r.TE).toFixed(3)} %${people ? ` per-person recall ${people.recall.toFixed(3)}, longest miss ${people.longestMiss}` : ''}`);
     }
     let vtestFlips: number | undefined;
+    const vtestMasks: Uint8Array[] = [];
     if (vtest && !v.twoScales && !v.bound) {
       const seg = OfflineSegmenter.withEngine(engine, 'vtest');
       const reader = await openY4m(vtest);
-      const masks: Uint8Array[] = [];
-      for await (const pic of reader.frames()) masks.push(seg.process(pic));
+      for await (const pic of reader.frames()) vtestMasks.push(seg.process(pic));
       await reader.close();
       seg.close();
-      vtestFlips = selfTE(masks);
+      vtestFlips = selfTE(vtestMasks);
     }
     const q = (a: number[], p: number) => (a.length ? percentile(a, p) : 0);
     return {
@@ -219,6 +227,8 @@ async function runVariant(v: Variant, clips: readonly QualityClip[], vtest: stri
       preprocessMedianMs: q(preAll, 50),
       ...(cropped + whole > 0 ? { croppedShare: cropped / (cropped + whole) } : {}),
       ...(vtestFlips !== undefined ? { vtestFlips } : {}),
+      ...(bytesAll.length ? { maskBytesMean: bytesAll.reduce((a, b) => a + b, 0) / bytesAll.length } : {}),
+      ...(vtestMasks.length ? { vtestMasks } : {}),
     };
   } finally {
     engine.close();
@@ -248,16 +258,45 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.le
 
 function summary(results: readonly VariantResult[]): string[] {
   const lines = [
-    '| variant | moving J | moving F | moving TE % | moving dtSSD | static J | static TE % | held-out clip J / TE % | vtest flips % | preprocess ms median | backbone ms median | temporal ms median / p95 | roi ms median (crops) | memory / session |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| variant | moving J | moving F | moving TE % | moving dtSSD | static J | static TE % | held-out clip J / TE % | vtest flips % | preprocess ms median | backbone ms median | temporal ms median / p95 | roi ms median (crops) | memory / session | mask message bytes / frame |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of results) {
     const mov = r.clips.filter((c) => c.kind === 'moving');
     const sta = r.clips.filter((c) => c.kind === 'static');
     const held = r.clips.find((c) => c.clip === 'skimage-independent');
-    lines.push(`| ${r.variant.name} | ${fmt(mean(mov.map((c) => c.J)), 4)} | ${fmt(mean(mov.map((c) => c.F)), 4)} | ${fmt(100 * mean(mov.map((c) => c.TE)), 3)} | ${fmt(mean(mov.map((c) => c.dtSSD)), 2)} | ${fmt(mean(sta.map((c) => c.J)), 4)} | ${fmt(100 * mean(sta.map((c) => c.TE)), 3)} | ${held ? `${fmt(held.J, 4)} / ${fmt(100 * held.TE, 3)}` : '–'} | ${r.vtestFlips !== undefined ? fmt(100 * r.vtestFlips, 3) : '–'} | ${r.variant.twoScales ? '–' : fmt(r.preprocessMedianMs, 2)} | ${fmt(r.backboneMedianMs || mean(r.clips.map((c) => c.backboneMs)), 1)} | ${r.variant.twoScales ? '–' : `${fmt(r.temporalMedianMs, 2)} / ${fmt(r.temporalP95Ms, 2)}`} | ${r.variant.roi ? `${fmt(r.roiMedianMs, 2)} (${fmt(100 * (r.croppedShare ?? 0), 0)} %)` : '–'} | ${r.temporalBytesPerSession ? `${(r.temporalBytesPerSession / 1024).toFixed(0)} KiB` : '0'} |`);
+    lines.push(`| ${r.variant.name} | ${fmt(mean(mov.map((c) => c.J)), 4)} | ${fmt(mean(mov.map((c) => c.F)), 4)} | ${fmt(100 * mean(mov.map((c) => c.TE)), 3)} | ${fmt(mean(mov.map((c) => c.dtSSD)), 2)} | ${fmt(mean(sta.map((c) => c.J)), 4)} | ${fmt(100 * mean(sta.map((c) => c.TE)), 3)} | ${held ? `${fmt(held.J, 4)} / ${fmt(100 * held.TE, 3)}` : '–'} | ${r.vtestFlips !== undefined ? fmt(100 * r.vtestFlips, 3) : '–'} | ${r.variant.twoScales ? '–' : fmt(r.preprocessMedianMs, 2)} | ${fmt(r.backboneMedianMs || mean(r.clips.map((c) => c.backboneMs)), 1)} | ${r.variant.twoScales ? '–' : `${fmt(r.temporalMedianMs, 2)} / ${fmt(r.temporalP95Ms, 2)}`} | ${r.variant.roi ? `${fmt(r.roiMedianMs, 2)} (${fmt(100 * (r.croppedShare ?? 0), 0)} %)` : '–'} | ${r.temporalBytesPerSession ? `${(r.temporalBytesPerSession / 1024).toFixed(0)} KiB` : '0'} | ${r.maskBytesMean !== undefined ? fmt(r.maskBytesMean, 0) : '–'} |`);
   }
   return lines;
+}
+
+/** The mask message a session would send for this result (detail layers included), bytes. */
+function messageBytes(r: SegmentResult, pictureWidth: number, pictureHeight: number): number {
+  const timings = { receiveMs: 0, decodeMs: 0, preprocessMs: 0, inferenceMs: 0, temporalMs: 0, encodeMs: 0, serverMs: 0 };
+  return encodeMask({ seq: 0, rtpTimestamp: 0, width: r.width, height: r.height, alpha: r.mask, serverSendTime: 0, timings, droppedFrames: 0, ...(r.details?.length ? { details: r.details, pictureWidth, pictureHeight } : {}) }).length;
+}
+
+/**
+ * Real footage (vtest.avi, no truth): each region-of-interest variant against the same model and
+ * temporal stage on the whole picture (src/bench/realFootage.ts).
+ */
+function realFootage(results: readonly VariantResult[]): string[] {
+  const rows: string[] = [];
+  for (const r of results) {
+    if (!r.variant.roi || !r.vtestMasks) continue;
+    const ref = results.find((x) => !x.variant.roi && !x.variant.twoScales && !x.variant.bound && x.variant.model === r.variant.model && JSON.stringify(x.variant.temporal) === JSON.stringify(r.variant.temporal) && x.vtestMasks);
+    if (!ref) continue;
+    const c = compareFootage(r.vtestMasks, ref.vtestMasks!, 640, 480);
+    rows.push(`| ${r.variant.name} vs ${ref.variant.name} | ${fmt(100 * c.candidateArea, 2)} / ${fmt(100 * c.referenceArea, 2)} | ${fmt(c.areaRatio, 3)} | ${fmt(c.referenceCovered, 3)} | ${fmt(c.peopleKept, 3)} (${c.referencePeople}) | ${c.emptyFrames} |`);
+  }
+  if (!rows.length) return [];
+  return [
+    'Real footage (opencv-doc vtest.avi, 150 frames at 640×480, no truth): a region-of-interest variant against the same model and temporal stage on the whole picture. Area: mean share of the picture marked person. Covered: share of the whole-picture variant\'s person pixels within 8 px of one of this variant\'s. People kept: regions of ≥ 60 px the whole-picture variant marks (people, and its false positives) that this variant also marks (within 8 px). Empty frames: the whole-picture variant finds someone, this one nobody.',
+    '',
+    '| variant | area % (this / whole picture) | area ratio | whole-picture pixels covered | people kept (regions) | empty frames |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...rows,
+  ];
 }
 
 function perClip(results: readonly VariantResult[]): string[] {
@@ -398,12 +437,14 @@ async function main(): Promise<void> {
     '',
     ...(single ? singleReport(results, clips, cand) : []),
     ...(multi ? multiReport(results, clips, cand) : []),
+    ...realFootage(results),
+    '',
     `Elapsed ${((performance.now() - t0) / 1000).toFixed(0)} s. Reproduce: npm run bench:quality`,
   ];
   console.log(out.join('\n'));
   const json = arg('json') ?? path.join(projectRoot(), 'artifacts', 'bench-quality.json');
   mkdirSync(path.dirname(json), { recursive: true });
-  writeFileSync(json, JSON.stringify({ date: new Date().toISOString(), machine: `${os.cpus().length} × ${os.cpus()[0]?.model}`, results }, null, 1));
+  writeFileSync(json, JSON.stringify({ date: new Date().toISOString(), machine: `${os.cpus().length} × ${os.cpus()[0]?.model}`, results: results.map(({ vtestMasks: _masks, ...r }) => r) }, null, 1));
   log(`JSON: ${json}`);
 }
 

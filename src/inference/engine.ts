@@ -186,7 +186,7 @@ export class SegmentationEngine {
   openSession(id: string): void {
     this.assertOpen();
     if (this.sessions.has(id)) throw new DuplicateSessionError(`session "${id}" is already open in the inference engine`);
-    this.sessions.set(id, { temporal: this.stage.openSession(), roi: this.roiOptions ? new RoiTracker(this.roiOptions) : null });
+    this.sessions.set(id, { temporal: this.stage.openSession(), roi: this.roiOptions ? new RoiTracker(this.roiOptions, this.info.inputWidth / this.info.inputHeight) : null });
   }
 
   /**

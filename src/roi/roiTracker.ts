@@ -49,6 +49,13 @@ export interface RoiOptions {
   readonly aspect: number;
   /** Smallest crop, as a share of the picture's width and height (limits the zoom). */
   readonly minSize: number;
+  /**
+   * A group shorter than this share of the picture's height is small (far away, full body): its
+   * crop keeps the model input's aspect (undistorted; the 3:4 stretch that suits close-ups
+   * leaves small full-body people unrecognisable) and may zoom further, to smallMinSize.
+   */
+  readonly smallHeight: number;
+  readonly smallMinSize: number;
   /** A crop larger than this share of the picture's area is not worth it: the whole picture instead. */
   readonly maxArea: number;
   /** Share of the last frame-to-frame displacement of a person's box centre added ahead of it. */
@@ -99,6 +106,8 @@ export const DEFAULT_ROI: Readonly<RoiOptions> = Object.freeze({
   margin: 0.1,
   aspect: 0.75,
   minSize: 0.3,
+  smallHeight: 0.4,
+  smallMinSize: 0.2,
   maxArea: 0.9,
   lead: 1,
   refreshFrames: 10,
@@ -126,6 +135,8 @@ export function validateRoiOptions(o: RoiOptions): void {
   if (!(o.margin >= 0 && o.margin <= 2)) bad(`margin ${o.margin} must be in [0, 2]`);
   if (!(o.aspect >= 0.1 && o.aspect <= 10)) bad(`aspect ${o.aspect} must be in [0.1, 10]`);
   if (!(o.minSize > 0 && o.minSize <= 1)) bad(`minSize ${o.minSize} must be in (0, 1]`);
+  if (!(o.smallHeight >= 0 && o.smallHeight <= 1)) bad(`smallHeight ${o.smallHeight} must be in [0, 1]`);
+  if (!(o.smallMinSize > 0 && o.smallMinSize <= 1)) bad(`smallMinSize ${o.smallMinSize} must be in (0, 1]`);
   if (!(o.maxArea > 0 && o.maxArea <= 1)) bad(`maxArea ${o.maxArea} must be in (0, 1]`);
   if (!(o.lead >= 0 && o.lead <= 2)) bad(`lead ${o.lead} must be in [0, 2]`);
   if (!(Number.isInteger(o.refreshFrames) && o.refreshFrames >= 0)) bad(`refreshFrames ${o.refreshFrames} must be an integer ≥ 0`);
@@ -195,8 +206,13 @@ export class RoiTracker {
   cropped = 0;
   whole = 0;
 
-  constructor(private readonly o: RoiOptions = DEFAULT_ROI) {
+  /** @param modelAspect the backbone input's width / height (small groups' crop aspect). */
+  constructor(
+    private readonly o: RoiOptions = DEFAULT_ROI,
+    private readonly modelAspect = 16 / 9,
+  ) {
     validateRoiOptions(o);
+    if (!(modelAspect > 0)) throw new RoiOptionsError(`region of interest: model aspect ${modelAspect} must be > 0`);
   }
 
   /** People tracked now. */
@@ -365,17 +381,20 @@ export class RoiTracker {
     const o = this.o;
     const cx = (b.x0 + b.x1) / 2;
     const cy = (b.y0 + b.y1) / 2;
+    const small = b.y1 - b.y0 < o.smallHeight * ph;
+    const aspect = small ? this.modelAspect : o.aspect;
+    const minSize = small ? o.smallMinSize : o.minSize;
     let w = (b.x1 - b.x0) * (1 + 2 * o.margin);
     let h = (b.y1 - b.y0) * (1 + 2 * o.margin);
-    if (w / h < o.aspect) w = h * o.aspect;
-    else h = w / o.aspect;
-    if (w < o.minSize * pw) {
-      w = o.minSize * pw;
-      h = w / o.aspect;
+    if (w / h < aspect) w = h * aspect;
+    else h = w / aspect;
+    if (w < minSize * pw) {
+      w = minSize * pw;
+      h = w / aspect;
     }
-    if (h < o.minSize * ph) {
-      h = o.minSize * ph;
-      w = h * o.aspect;
+    if (h < minSize * ph) {
+      h = minSize * ph;
+      w = h * aspect;
     }
     w = Math.min(pw, w);
     h = Math.min(ph, h);

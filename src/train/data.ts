@@ -44,7 +44,7 @@ export interface TrainClip {
 export function clipToSamples(clip: QualityClip, backbone: Backbone, roi: RoiOptions | false = false): TrainClip {
   const { inputWidth: iw, inputHeight: ih, maskWidth: mw, maskHeight: mh } = backbone.info;
   const frames: TrainFrame[] = [];
-  const tracker = roi ? new RoiTracker(roi) : null;
+  const tracker = roi ? new RoiTracker(roi, iw / ih) : null;
   for (let i = 0; i < clip.frames.length; i++) {
     const pic = clip.frames[i]!;
     const views = tracker?.plan(pic.width, pic.height) ?? [{ kind: 'whole' as const, box: wholePicture(pic.width, pic.height) }];
