@@ -267,15 +267,14 @@ export function mergeViews(views: readonly ViewOutput[], g: RoiGeometry, s: Merg
 }
 
 /**
- * A frame's planned views (RoiTracker.plan) back on the whole picture: crops make the mask when
- * there are any, the whole picture otherwise; the whole picture beside crops, and tiles, only
- * look for people (mergeViews' discovery). One whole view alone is returned as it is.
+ * A frame's planned views (RoiTracker.plan) back on the whole picture: discovery views (the
+ * whole picture beside crops on refresh frames, tiles) only look for people; the others make
+ * the mask (mergeViews). One whole view alone is returned as it is.
  */
 export function mergePlanned(views: readonly (Omit<ViewOutput, 'box' | 'discovery'> & { readonly view: RoiView })[], g: RoiGeometry, s: MergeScratch): { logits: Float32Array; features: Float32Array; rgb: Uint8Array; found: Float32Array } {
   const first = views[0]!;
   if (views.length === 1 && first.view.kind === 'whole') return { logits: first.logits, features: first.features, rgb: first.rgb, found: first.logits };
-  const crops = views.some((v) => v.view.kind === 'crop');
-  return mergeViews(views.map((v) => ({ box: v.view.box, logits: v.logits, features: v.features, rgb: v.rgb, discovery: v.view.kind === 'tile' || (crops && v.view.kind === 'whole') })), g, s);
+  return mergeViews(views.map((v) => ({ box: v.view.box, logits: v.logits, features: v.features, rgb: v.rgb, discovery: v.view.discovery === true })), g, s);
 }
 
 function coversBox(b: RoiBox): boolean {

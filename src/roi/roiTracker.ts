@@ -40,6 +40,12 @@ export interface RoiBox {
 export interface RoiView {
   readonly kind: 'crop' | 'whole' | 'tile';
   readonly box: RoiBox;
+  /**
+   * Looks for people only: its prediction finds new people but does not go into the mask (the
+   * whole picture beside crops on refresh frames, tiles). Absent: the view makes the mask where
+   * no crop does (a whole picture that is some group's only view).
+   */
+  readonly discovery?: true;
 }
 
 export interface RoiOptions {
@@ -50,9 +56,9 @@ export interface RoiOptions {
   /** Smallest crop, as a share of the picture's width and height (limits the zoom). */
   readonly minSize: number;
   /**
-   * A group shorter than this share of the picture's height is small (far away, full body): its
-   * crop keeps the model input's aspect (undistorted; the 3:4 stretch that suits close-ups
-   * leaves small full-body people unrecognisable) and may zoom further, to smallMinSize.
+   * A group shorter than this share of the picture's height is small (far away): its crop keeps
+   * the model input's aspect (undistorted; the `aspect` stretch that suits close-ups leaves
+   * small people unrecognisable to the segmenter) and may zoom further, to smallMinSize.
    */
   readonly smallHeight: number;
   readonly smallMinSize: number;
@@ -106,7 +112,7 @@ export const DEFAULT_ROI: Readonly<RoiOptions> = Object.freeze({
   margin: 0.1,
   aspect: 0.75,
   minSize: 0.3,
-  smallHeight: 0.4,
+  smallHeight: 0.5,
   smallMinSize: 0.2,
   maxArea: 0.9,
   lead: 1,
@@ -237,10 +243,12 @@ export class RoiTracker {
     const { crops, large } = this.crops(pictureWidth, pictureHeight);
     const refresh = this.o.refreshFrames > 0 && this.frames > 0 && this.frames % this.o.refreshFrames === 0;
     const views = crops.map((box): RoiView => ({ kind: 'crop', box }));
-    // A group whose crop would be most of the picture is seen in the whole picture (the others keep theirs).
-    if (refresh || large) return [whole, ...views];
+    // A group whose crop would be most of the picture is seen in the whole picture (the others keep
+    // theirs); otherwise, on refresh frames, the whole picture only looks for newcomers.
+    if (large) return [whole, ...views];
+    if (refresh) return views.length ? [{ ...whole, discovery: true }, ...views] : [whole];
     const tile = this.tile(pictureWidth, pictureHeight);
-    return tile ? [...views, { kind: 'tile', box: tile }] : views;
+    return tile ? [...views, { kind: 'tile', box: tile, discovery: true }] : views;
   }
 
   /**
