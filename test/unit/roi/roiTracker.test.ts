@@ -179,7 +179,7 @@ describe('roi/roiTracker', () => {
     step(t, blobs([246, 134, 256, 144])); // a few pixels in the corner
     const b = t.plan(PW, PH)[0]!.box;
     expectWellFormed(b);
-    expect(b.height).to.be.at.least(Math.floor(DEFAULT_ROI.minSize * PH) - 2);
+    expect(b.height).to.be.at.least(Math.floor(DEFAULT_ROI.smallMinSize * PH) - 2);
     expect(b.x + b.width).to.equal(PW);
     expect(b.y + b.height).to.equal(PH);
     const u = new RoiTracker(noRefresh);
@@ -188,6 +188,45 @@ describe('roi/roiTracker', () => {
     expectWellFormed(c, 641, 481);
     expect(c.x + c.width).to.equal(641);
     expect(c.y + c.height).to.equal(481);
+  });
+
+  it('crops small (far) people at the model\'s aspect, undistorted, and close-ups at `aspect`', () => {
+    const t = new RoiTracker(noRefresh, 16 / 9);
+    step(t, blobs([40, 60, 50, 100], [150, 20, 230, 144])); // a small standing person; a close-up (bust)
+    const [small, close] = t.plan(PW, PH).map((v) => v.box);
+    expect(small!.width / small!.height).to.be.closeTo(16 / 9, 0.05);
+    expect(close!.width / close!.height).to.be.closeTo(DEFAULT_ROI.aspect, 0.05);
+    expect(contains(small!, inPicture(40, 60, 50, 100))).to.equal(true);
+  });
+
+  it('sees a group too large for a crop in the whole picture (mask), and on refresh frames looks for newcomers only', () => {
+    const t = new RoiTracker(noRefresh);
+    step(t, blobs([4, 2, 226, 144], [244, 100, 252, 130])); // a close-up filling the frame, and a small person
+    const views = t.plan(PW, PH);
+    expect(views.map((v) => [v.kind, v.discovery ?? false])).to.deep.equal([['whole', false], ['crop', false]]);
+    const u = new RoiTracker({ ...DEFAULT_ROI, refreshFrames: 2 });
+    step(u, blobs([100, 40, 140, 120]));
+    step(u, blobs([100, 40, 140, 120]));
+    expect(u.plan(PW, PH).map((v) => [v.kind, v.discovery ?? false])).to.deep.equal([['whole', true], ['crop', false]]);
+  });
+
+  it('detections propose people: a crop each, dropped after probeFrames unless their crop shows a person', () => {
+    const t = new RoiTracker({ ...noRefresh, probeFrames: 2, detector: 'movenet-multipose' });
+    expect(t.detectionDue).to.equal(true);
+    const det = { x0: 400, y0: 200, x1: 430, y1: 300 };
+    t.observe(blobs([10, 20, 40, 100]), W, H, PW, PH, t.plan(PW, PH), [det]);
+    expect(t.people).to.equal(2);
+    expect(t.plan(PW, PH).some((v) => contains(v.box, det))).to.equal(true);
+    // Nothing found in the proposal's crop: it goes after probeFrames, the confirmed person stays.
+    for (let i = 0; i < 3; i++) step(t, blobs([10, 20, 40, 100]));
+    expect(t.people).to.equal(1);
+    // A proposal its crop confirms stays like any person; a detection keeps a confirmed person who is missed.
+    const u = new RoiTracker({ ...noRefresh, probeFrames: 1, keepFrames: 2, detector: 'movenet-multipose' });
+    u.observe(blobs(), W, H, PW, PH, u.plan(PW, PH), [det]);
+    const cells = [Math.floor((400 * W) / PW), Math.floor((200 * H) / PH), Math.ceil((430 * W) / PW), Math.ceil((300 * H) / PH)] as [number, number, number, number];
+    step(u, blobs(cells));
+    for (let i = 0; i < 5; i++) u.observe(blobs(), W, H, PW, PH, u.plan(PW, PH), [det]);
+    expect(u.people).to.equal(1);
   });
 
   it('counts a pixel as person where σ(logit) × 255 rounds to ≥ threshold', () => {
