@@ -44,8 +44,8 @@ describe('resource hygiene of a live session', function () {
     await new Promise((r) => setTimeout(r, 500));
 
     const baseTensors = (await server.inference.memory()).numTensors;
-    // One ONNX Runtime session per worker (the backbone's), whatever the sessions do.
-    expect((await server.inference.memory()).nativeSessions).to.equal(server.engineInfo.backend.startsWith('ort-') ? server.inference.workers : 0);
+    // Per worker, the backbone's ONNX Runtime session and the person detector's, whatever the sessions do.
+    expect((await server.inference.memory()).nativeSessions).to.equal(server.engineInfo.backend.startsWith('ort-') ? server.inference.workers * (server.engineInfo.detector ? 2 : 1) : 0);
     const baseHandles = handleCounts();
 
     const pub = new WeriftPublisher({ url: server.url, codec: 'vp8', frames: clip.frames, fps: 30, totalFrames: 300 });
@@ -60,7 +60,7 @@ describe('resource hygiene of a live session', function () {
 
     await settle(async () => (await server.inference.memory()).numTensors === baseTensors, 3000);
     expect((await server.inference.memory()).numTensors, `tensors (during session: ${during})`).to.equal(baseTensors);
-    expect((await server.inference.memory()).nativeSessions).to.equal(server.engineInfo.backend.startsWith('ort-') ? server.inference.workers : 0);
+    expect((await server.inference.memory()).nativeSessions).to.equal(server.engineInfo.backend.startsWith('ort-') ? server.inference.workers * (server.engineInfo.detector ? 2 : 1) : 0);
 
     await settle(() => {
       const now = handleCounts();

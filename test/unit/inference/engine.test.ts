@@ -122,7 +122,9 @@ describe('inference/engine SegmentationEngine', () => {
   it('close() on ONNX Runtime frees the native session and leaves no tensor', async () => {
     const before = { tensors: tf.memory().numTensors, sessions: openOrtSessions() };
     const e = await SegmentationEngine.create({ model: 'meet', backend: 'ort-cpu', temporal: { mode: 'attention-fine', ringSize: 1 }, roi: DEFAULT_ROI });
-    expect(e.memory().nativeSessions).to.equal(before.sessions + 1);
+    // The backbone's session and the person detector's.
+    expect(e.info.detector).to.equal(DEFAULT_ROI.detector);
+    expect(e.memory().nativeSessions).to.equal(before.sessions + 2);
     e.openSession('x');
     for (let i = 0; i < 3; i++) {
       const img = portrait(256, 144, 0.6 + 0.1 * i);

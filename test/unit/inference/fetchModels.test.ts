@@ -30,7 +30,10 @@ describe('scripts/fetch-models.mjs', function () {
     const r = run(path.join(projectRoot(), 'models'), '--check');
     expect(r.code, r.err).to.equal(0);
     expect(r.out.trim().split('\n')).to.have.length(1);
-    expect(r.out).to.match(/7 files present and sha256-verified/);
+    // Every file the manifest lists (weights of the segmenters, the detector, RVM, the test photo).
+    const files = (JSON.parse(readFileSync(path.join(projectRoot(), 'models', 'manifest.json'), 'utf8')) as { entries: { files: unknown[] }[] }).entries.reduce((n, e) => n + e.files.length, 0);
+    expect(files).to.equal(9);
+    expect(r.out).to.match(new RegExp(`${files} files present and sha256-verified`));
   });
 
   it('--check on an empty dir exits 1 and names each missing file and the fix', () => {
