@@ -19,7 +19,7 @@ commands:
 /** Error classes whose message is the whole story for the user: printed as one line, no stack. */
 const USER_ERRORS = new Set([
   'ConfigError', 'UsageError', 'Y4mFormatError', 'PngFormatError', 'MetricsInputError', 'EvalInputError', 'SegmentInputError',
-  'BackendUnavailableError', 'ModelIntegrityError', 'ManifestError', 'TemporalConfigError',
+  'BackendUnavailableError', 'ModelIntegrityError', 'ManifestError', 'TemporalConfigError', 'ListenError',
 ]);
 
 async function serve(argv: string[]): Promise<void> {
