@@ -66,7 +66,7 @@ function hooks(browser: LaunchedChromium): Promise<PageHooks> {
   });
 }
 
-describe('browser end to end (Chromium, fake camera)', function () {
+describe('browser end to end (Chromium: fake camera, no camera, camera refused)', function () {
   this.timeout(180_000);
   let tmp: string | undefined;
   let clipPath = '';
@@ -142,4 +142,32 @@ describe('browser end to end (Chromium, fake camera)', function () {
     mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: path.join(artifacts, 'e2e-blur.png') });
   });
+
+  for (const [camera, name, message] of [
+    ['none', 'NotFoundError', /^No camera found — connect a camera/],
+    ['denied', 'NotAllowedError', /^Camera permission denied — allow the camera for this site in the browser's site settings/],
+  ] as const) {
+    it(`${camera === 'none' ? 'without a camera' : 'with the camera permission denied'}: a clear message on the page, HUD state "error", no session`, async () => {
+      server = await startServer({ port: 0, host: '127.0.0.1', logLevel: 'warn' });
+      browser = await launchChromium({ clipPath, camera });
+      const { page } = browser;
+      await page.goto(`http://127.0.0.1:${server.port}/?autostart=1`);
+      await page.waitForFunction(() => (window as unknown as { __maskstream?: { state: string } }).__maskstream?.state === 'error', undefined, { timeout: 60_000, polling: 100 });
+      const shown = await page.$eval('#message', (e) => ({ text: e.textContent ?? '', visible: !(e as HTMLElement).hidden && (e as HTMLElement).offsetHeight > 0 }));
+      const hud = await page.$eval('[data-hud="state"]', (e) => e.textContent);
+      const status = await page.$eval('#status', (e) => e.textContent ?? '');
+      const h = await hooks(browser);
+      console.log(`      ${camera}: "${shown.text}" (HUD state ${hud}; recorded ${JSON.stringify(h.errors)})`);
+      expect(shown.visible, 'the message is on the page').to.equal(true);
+      expect(shown.text).to.match(message);
+      expect(shown.text, 'a sentence, not the browser\'s error name').to.not.contain(name);
+      expect(hud, 'HUD state').to.equal('error');
+      expect(status).to.match(/^error: /);
+      // The browser's own error name stays available for a bug report (hooks and the console).
+      expect(h.errors).to.have.length(1);
+      expect(h.errors[0]).to.contain(name);
+      expect(browser.consoleErrors.every((e) => e.includes(name)), `console errors: ${JSON.stringify(browser.consoleErrors)}`).to.equal(true);
+      expect(server.registry.size, 'no session was opened').to.equal(0);
+    });
+  }
 });
