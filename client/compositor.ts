@@ -15,7 +15,7 @@ import type { ReceivedMask } from './maskReceiver.js';
 import { drawBackground } from './background.js';
 import { composeMask } from '../src/egress/maskCompose.js';
 
-/** Tint of the mask in the `none` effect (RGB; alpha comes from the mask). */
+/** Tint of the mask in the `mask` effect, "show mask" (RGB; alpha comes from the mask). */
 const TINT: readonly [number, number, number] = [40, 220, 140];
 /** The blurred background is computed at 1/BLUR_DOWNSCALE size: cheaper, and blurrier. */
 const BLUR_DOWNSCALE = 4;
@@ -64,7 +64,7 @@ export class Compositor {
       return;
     }
     this.uploadMask(mask, w, h);
-    if (this.effect === 'none') {
+    if (this.effect === 'mask') {
       ctx.drawImage(frame.bitmap, 0, 0, w, h);
       ctx.globalAlpha = 0.45;
       ctx.drawImage(this.mask.canvas, 0, 0, w, h);

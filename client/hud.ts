@@ -68,6 +68,12 @@ export class Hud {
     }
   }
 
+  /** Only the state row (before a run has numbers, or when it failed). */
+  setState(state: string): void {
+    const cell = this.cells.get('state');
+    if (cell && cell.textContent !== state) cell.textContent = state;
+  }
+
   update(s: HudSnapshot): void {
     const total = s.matched + s.unmatched;
     const t = s.timings;

@@ -4,7 +4,7 @@
  */
 
 import type { MaskTimings } from '../src/egress/maskCodec.js';
-import { openCamera, type Camera } from './capture.js';
+import { CameraError, openCamera, type Camera } from './capture.js';
 import { Compositor } from './compositor.js';
 import { FrameMatcher } from './frameMatcher.js';
 import { Hud } from './hud.js';
@@ -36,6 +36,7 @@ const ui = {
   view: el('view', HTMLCanvasElement),
   hud: el('hud', HTMLElement),
   status: el('status', HTMLElement),
+  message: el('message', HTMLElement),
 };
 const hud = new Hud(ui.hud);
 const compositor = new Compositor(ui.view, options.effect);
@@ -52,10 +53,14 @@ ui.effect.addEventListener('change', () => {
   if (isEffect(ui.effect.value)) compositor.effect = ui.effect.value;
 });
 
+/** The page's state everywhere it shows: status line, HUD, body attribute, test hooks; errors also in the message box. */
 function setState(state: string, detail?: string): void {
   hooks.state = state;
   ui.status.textContent = detail ? `${state}: ${detail}` : state;
   document.body.dataset.state = state;
+  hud.setState(state);
+  ui.message.textContent = state === 'error' && detail ? detail : '';
+  ui.message.hidden = ui.message.textContent === '';
 }
 
 function reportError(message: string): void {
@@ -136,6 +141,8 @@ class Run {
   private onMask(m: ReceivedMask): void {
     hooks.masksReceived++;
     pushBounded(hooks.maskTimes, m.receivedAtMs, MAX_MASK_TIMES);
+    pushBounded(hooks.maskSeqs, m.msg.seq, MAX_MASK_TIMES);
+    pushBounded(hooks.maskDropped, m.msg.droppedFrames, MAX_MASK_TIMES);
     hooks.lastTimings = m.msg.timings;
     if (m.frame) hooks.matched++;
     else hooks.unmatched++;
@@ -223,9 +230,11 @@ async function start(): Promise<void> {
   try {
     await r.start();
   } catch (e) {
+    // The state first, so the HUD that stop() redraws says "error", not the step that failed.
+    const message = e instanceof CameraError ? e.message : describe(e);
+    setState('error', message);
     r.stop();
-    reportError(describe(e));
-    setState('error', describe(e));
+    reportError(e instanceof CameraError && e.browserError ? `${e.browserError}: ${message}` : message);
     ui.start.textContent = 'Start';
   }
 }

@@ -1,6 +1,7 @@
 /** Page options from the URL query string. */
 
-export const EFFECTS = ['blur', 'replace', 'none'] as const;
+/** The page's effects, as its menu names them: blur background, replace background, show mask. */
+export const EFFECTS = ['blur', 'replace', 'mask'] as const;
 export type Effect = (typeof EFFECTS)[number];
 export type VideoCodec = 'vp8' | 'h264';
 
@@ -11,7 +12,7 @@ export interface ClientOptions {
   readonly iceServers: RTCIceServer[];
   /** `?codec=h264` prefers H.264; default VP8. */
   readonly codec: VideoCodec;
-  /** `?effect=blur|replace|none`, default blur. */
+  /** `?effect=blur|replace|mask`, default blur (`none`, the old name of `mask`, still works). */
   readonly effect: Effect;
   /** `?token=`: bearer token for a server that requires one (sent in the offer, not the socket URL). */
   readonly token: string | undefined;
@@ -37,7 +38,8 @@ export function parseIceServers(raw: string | null): RTCIceServer[] {
 
 export function parseOptions(search: string): ClientOptions {
   const q = new URLSearchParams(search);
-  const effect = q.get('effect');
+  const raw = q.get('effect');
+  const effect = raw === 'none' ? 'mask' : raw;
   return {
     autostart: q.get('autostart') === '1' || q.get('autostart') === 'true',
     iceServers: parseIceServers(q.get('ice')),

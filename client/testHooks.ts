@@ -10,6 +10,10 @@ export interface MaskstreamHooks {
   masksReceived: number;
   /** Recent mask arrival times, performance.now() ms (bounded). */
   maskTimes: number[];
+  /** The server's sequence number of each of those masks (frames it took in, masked or not). */
+  maskSeqs: number[];
+  /** The session's dropped-frame count carried by each of those masks. */
+  maskDropped: number[];
   lastTimings: MaskTimings | null;
   /** Latest capture → mask received, ms. */
   e2eMs: number | null;
@@ -42,6 +46,8 @@ export function installHooks(): MaskstreamHooks {
     state: 'idle',
     masksReceived: 0,
     maskTimes: [],
+    maskSeqs: [],
+    maskDropped: [],
     lastTimings: null,
     e2eMs: null,
     errors: [],

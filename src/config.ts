@@ -7,7 +7,7 @@ import { BACKENDS, TEMPORAL_MODES, type BackendName, type ModelName, type Tempor
 import { DEFAULT_ROI, type RoiOptions } from './roi/roiTracker.js';
 
 export interface Config {
-  /** HTTP/WebSocket port; 0 picks a free port. */
+  /** HTTP/WebSocket port; 0 picks a free port. Environment: MASKSTREAM_PORT, else PORT (what most platforms set). */
   readonly port: number;
   /** Address to listen on. */
   readonly host: string;
@@ -45,6 +45,12 @@ export interface Config {
   readonly roi: 'on' | 'off';
   /** With roi on: the whole picture is segmented every this many frames so people entering elsewhere are found; 0 = only when nobody is tracked. */
   readonly roiRefreshFrames: number;
+  /**
+   * With roi on: the person detector that proposes people to crop (small and far ones the
+   * segmenter misses on the whole picture), run every 10 frames; none = the segmenter's own
+   * prediction only (docs/temporal.md, "Several people").
+   */
+  readonly roiDetector: 'movenet-multipose' | 'none';
   /** Concurrent sessions admitted; more are refused with `server_full`. */
   readonly maxSessions: number;
   /**
@@ -139,6 +145,7 @@ export const DEFAULTS: Config = Object.freeze({
   ringSize: 4,
   roi: 'on',
   roiRefreshFrames: 30,
+  roiDetector: 'movenet-multipose',
   maxSessions: 4,
   inferenceWorkers: 0,
   maxBatch: 0,
@@ -177,6 +184,10 @@ export class ConfigError extends Error {
 interface FieldSpec {
   readonly env: string;
   readonly flag: string;
+  /** One line for `serve --help` and the README: what it does, or its values. */
+  readonly help: string;
+  /** Unit of a numeric value (ms, px, bytes, frames, …), shown after the default. */
+  readonly unit?: string;
   parse(raw: string): unknown;
 }
 
@@ -217,27 +228,28 @@ function headerSafe(what: string, maxLength: number) {
 }
 
 const FIELDS: { [K in keyof Config]: FieldSpec } = {
-  port: { env: 'MASKSTREAM_PORT', flag: 'port', parse: int(0, 65535) },
-  host: { env: 'MASKSTREAM_HOST', flag: 'host', parse: (r) => { if (!r) throw new ConfigError('must not be empty'); return r; } },
-  model: { env: 'MASKSTREAM_MODEL', flag: 'model', parse: oneOf<ModelName>('meet', 'selfie') },
-  backend: { env: 'MASKSTREAM_BACKEND', flag: 'backend', parse: oneOf<'auto' | BackendName>('auto', ...BACKENDS) },
-  ortThreads: { env: 'MASKSTREAM_ORT_THREADS', flag: 'ort-threads', parse: int(0, 64) },
-  temporal: { env: 'MASKSTREAM_TEMPORAL', flag: 'temporal', parse: oneOf<TemporalMode>(...TEMPORAL_MODES) },
-  ringSize: { env: 'MASKSTREAM_RING_SIZE', flag: 'ring-size', parse: int(1, 64) },
-  roi: { env: 'MASKSTREAM_ROI', flag: 'roi', parse: oneOf('on', 'off') },
-  roiRefreshFrames: { env: 'MASKSTREAM_ROI_REFRESH_FRAMES', flag: 'roi-refresh-frames', parse: int(0, 3600) },
-  maxSessions: { env: 'MASKSTREAM_MAX_SESSIONS', flag: 'max-sessions', parse: int(1, 1000) },
-  inferenceWorkers: { env: 'MASKSTREAM_INFERENCE_WORKERS', flag: 'inference-workers', parse: int(0, 64) },
-  maxBatch: { env: 'MASKSTREAM_MAX_BATCH', flag: 'max-batch', parse: int(0, 64) },
-  batchWindowMs: { env: 'MASKSTREAM_BATCH_WINDOW_MS', flag: 'batch-window-ms', parse: int(0, 100) },
-  admissionMaxLoad: { env: 'MASKSTREAM_ADMISSION_MAX_LOAD', flag: 'admission-max-load', parse: fraction(0, 1) },
-  pipelineMode: { env: 'MASKSTREAM_PIPELINE_MODE', flag: 'pipeline-mode', parse: oneOf('pool', 'naive') },
+  port: { env: 'MASKSTREAM_PORT', flag: 'port', help: 'HTTP + WebSocket port (0 = any free port)', parse: int(0, 65535) },
+  host: { env: 'MASKSTREAM_HOST', flag: 'host', help: 'address to listen on', parse: (r) => { if (!r) throw new ConfigError('must not be empty'); return r; } },
+  model: { env: 'MASKSTREAM_MODEL', flag: 'model', help: 'segmentation model: meet (256×144) or selfie (256×256)', parse: oneOf<ModelName>('meet', 'selfie') },
+  backend: { env: 'MASKSTREAM_BACKEND', flag: 'backend', help: 'inference backend: auto (ort-cuda → ort-webgpu → tensorflow-gpu → ort-cpu → tensorflow → wasm → cpu; GPUs only where a GPU device exists), or one of them: ort-* = ONNX Runtime with that execution provider', parse: oneOf<'auto' | BackendName>('auto', ...BACKENDS) },
+  ortThreads: { env: 'MASKSTREAM_ORT_THREADS', flag: 'ort-threads', help: 'ONNX Runtime intra-op threads per inference worker on the CPU provider (0 = one per core)', unit: 'threads', parse: int(0, 64) },
+  temporal: { env: 'MASKSTREAM_TEMPORAL', flag: 'temporal', help: 'temporal stage: none, ema, attention, attention-learned or attention-fine', parse: oneOf<TemporalMode>(...TEMPORAL_MODES) },
+  ringSize: { env: 'MASKSTREAM_RING_SIZE', flag: 'ring-size', help: "frames in each session's feature ring buffer of attention and attention-learned (1–64)", unit: 'frames', parse: int(1, 64) },
+  roi: { env: 'MASKSTREAM_ROI', flag: 'roi', help: 'on: segment on a crop around where the last mask found people; off: the whole picture', parse: oneOf('on', 'off') },
+  roiRefreshFrames: { env: 'MASKSTREAM_ROI_REFRESH_FRAMES', flag: 'roi-refresh-frames', help: 'with roi on, also look at the whole picture every N frames so newcomers are found (0 = only when nobody is tracked)', unit: 'frames', parse: int(0, 3600) },
+  roiDetector: { env: 'MASKSTREAM_ROI_DETECTOR', flag: 'roi-detector', help: 'with roi on, the person detector that proposes people to crop: movenet-multipose or none', parse: oneOf('movenet-multipose', 'none') },
+  maxSessions: { env: 'MASKSTREAM_MAX_SESSIONS', flag: 'max-sessions', help: 'concurrent sessions admitted; more are refused with server_full', unit: 'sessions', parse: int(1, 1000) },
+  inferenceWorkers: { env: 'MASKSTREAM_INFERENCE_WORKERS', flag: 'inference-workers', help: 'inference threads; 0 = auto: one per core on CPU backends, half the cores on ort GPU providers, 1 on tensorflow(-gpu)', unit: 'threads', parse: int(0, 64) },
+  maxBatch: { env: 'MASKSTREAM_MAX_BATCH', flag: 'max-batch', help: 'largest cross-session batch; 0 = auto: 8 on GPUs (ort-cuda, ort-webgpu, tensorflow-gpu), 4 on tensorflow, 1 (off) on CPU backends', unit: 'frames', parse: int(0, 64) },
+  batchWindowMs: { env: 'MASKSTREAM_BATCH_WINDOW_MS', flag: 'batch-window-ms', help: 'how long a frame may wait for batch partners', unit: 'ms', parse: int(0, 100) },
+  admissionMaxLoad: { env: 'MASKSTREAM_ADMISSION_MAX_LOAD', flag: 'admission-max-load', help: 'refuse a session when the projected inference load would pass this share of capacity, 0–1 (0 = off)', parse: fraction(0, 1) },
+  pipelineMode: { env: 'MASKSTREAM_PIPELINE_MODE', flag: 'pipeline-mode', help: "pool (worker threads, latest frame wins) or naive (main thread, FIFO): naive is the load benchmark's baseline, never for service", parse: oneOf('pool', 'naive') },
   iceServers: {
-    env: 'MASKSTREAM_ICE_SERVERS', flag: 'ice-servers',
+    env: 'MASKSTREAM_ICE_SERVERS', flag: 'ice-servers', help: "comma-separated stun:/turn: URLs for the server's own ICE agent (empty = host candidates only)",
     parse: iceUrls,
   },
   icePortRange: {
-    env: 'MASKSTREAM_ICE_PORT_RANGE', flag: 'ice-port-range',
+    env: 'MASKSTREAM_ICE_PORT_RANGE', flag: 'ice-port-range', help: 'UDP ports for ICE, min-max (empty = any port)',
     parse: (raw) => {
       if (raw === '') return null;
       const m = /^(\d+)-(\d+)$/.exec(raw);
@@ -247,14 +259,14 @@ const FIELDS: { [K in keyof Config]: FieldSpec } = {
       return [lo, hi] as const;
     },
   },
-  connectTimeoutMs: { env: 'MASKSTREAM_CONNECT_TIMEOUT_MS', flag: 'connect-timeout-ms', parse: int(1000, 120_000) },
-  mediaTimeoutMs: { env: 'MASKSTREAM_MEDIA_TIMEOUT_MS', flag: 'media-timeout-ms', parse: int(500, 600_000) },
-  reorderWaitMs: { env: 'MASKSTREAM_REORDER_WAIT_MS', flag: 'reorder-wait-ms', parse: int(0, 1000) },
-  maxBufferedBytes: { env: 'MASKSTREAM_MAX_BUFFERED_BYTES', flag: 'max-buffered-bytes', parse: int(16 * 1024, 64 * 1024 * 1024) },
-  maxFramePixels: { env: 'MASKSTREAM_MAX_FRAME_PIXELS', flag: 'max-frame-pixels', parse: int(64 * 64, 8192 * 8192) },
-  logLevel: { env: 'MASKSTREAM_LOG_LEVEL', flag: 'log-level', parse: oneOf('debug', 'info', 'warn', 'error', 'silent') },
+  connectTimeoutMs: { env: 'MASKSTREAM_CONNECT_TIMEOUT_MS', flag: 'connect-timeout-ms', help: 'time for ICE + DTLS to connect after the answer', unit: 'ms', parse: int(1000, 120_000) },
+  mediaTimeoutMs: { env: 'MASKSTREAM_MEDIA_TIMEOUT_MS', flag: 'media-timeout-ms', help: 'a connected session that receives no RTP for this long is ended', unit: 'ms', parse: int(500, 600_000) },
+  reorderWaitMs: { env: 'MASKSTREAM_REORDER_WAIT_MS', flag: 'reorder-wait-ms', help: 'how long a hole in the RTP sequence waits for NACK/RTX', unit: 'ms', parse: int(0, 1000) },
+  maxBufferedBytes: { env: 'MASKSTREAM_MAX_BUFFERED_BYTES', flag: 'max-buffered-bytes', help: 'per-receiver backlog above which masks are dropped instead of queued', unit: 'bytes', parse: int(16 * 1024, 64 * 1024 * 1024) },
+  maxFramePixels: { env: 'MASKSTREAM_MAX_FRAME_PIXELS', flag: 'max-frame-pixels', help: 'largest accepted video frame (width × height)', unit: 'px', parse: int(64 * 64, 8192 * 8192) },
+  logLevel: { env: 'MASKSTREAM_LOG_LEVEL', flag: 'log-level', help: 'log level: debug, info, warn, error or silent (JSON lines on stderr)', parse: oneOf('debug', 'info', 'warn', 'error', 'silent') },
   whipToken: {
-    env: 'MASKSTREAM_WHIP_TOKEN', flag: 'whip-token',
+    env: 'MASKSTREAM_WHIP_TOKEN', flag: 'whip-token', help: 'bearer token required on WHIP requests and mask subscriptions (empty = no auth); a secret: prefer the environment',
     parse: (raw) => {
       // RFC 6750 b64token characters; 16+ so a token is not guessable by trying.
       if (raw !== '' && !/^[A-Za-z0-9\-._~+/]{16,512}=*$/.test(raw)) throw new ConfigError('must be 16-512 characters of A-Z a-z 0-9 - . _ ~ + / (then optional =), or empty for no auth');
@@ -262,7 +274,7 @@ const FIELDS: { [K in keyof Config]: FieldSpec } = {
     },
   },
   publicUrl: {
-    env: 'MASKSTREAM_PUBLIC_URL', flag: 'public-url',
+    env: 'MASKSTREAM_PUBLIC_URL', flag: 'public-url', help: "this instance's reachable base URL, http(s)://host[:port][/prefix], used in WHIP Location (empty = relative URLs)",
     parse: (raw) => {
       if (raw === '') return '';
       let u: URL;
@@ -275,11 +287,11 @@ const FIELDS: { [K in keyof Config]: FieldSpec } = {
       return raw.replace(/\/+$/, '');
     },
   },
-  clientIceServers: { env: 'MASKSTREAM_CLIENT_ICE_SERVERS', flag: 'client-ice-servers', parse: iceUrls },
-  clientIceUsername: { env: 'MASKSTREAM_CLIENT_ICE_USERNAME', flag: 'client-ice-username', parse: headerSafe('the TURN username', 256) },
-  clientIceCredential: { env: 'MASKSTREAM_CLIENT_ICE_CREDENTIAL', flag: 'client-ice-credential', parse: headerSafe('the TURN credential', 256) },
+  clientIceServers: { env: 'MASKSTREAM_CLIENT_ICE_SERVERS', flag: 'client-ice-servers', help: 'comma-separated stun:/turn:/turns: URLs offered to WHIP clients as Link headers', parse: iceUrls },
+  clientIceUsername: { env: 'MASKSTREAM_CLIENT_ICE_USERNAME', flag: 'client-ice-username', help: 'TURN username sent with the turn: URLs of client-ice-servers', parse: headerSafe('the TURN username', 256) },
+  clientIceCredential: { env: 'MASKSTREAM_CLIENT_ICE_CREDENTIAL', flag: 'client-ice-credential', help: 'TURN credential sent with the turn: URLs of client-ice-servers; a secret', parse: headerSafe('the TURN credential', 256) },
   corsAllowOrigins: {
-    env: 'MASKSTREAM_CORS_ALLOW_ORIGINS', flag: 'cors-allow-origins',
+    env: 'MASKSTREAM_CORS_ALLOW_ORIGINS', flag: 'cors-allow-origins', help: 'origins allowed to call WHIP from a browser, comma-separated scheme://host[:port], or *',
     parse: (raw) => {
       const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
       for (const o of list) {
@@ -288,11 +300,11 @@ const FIELDS: { [K in keyof Config]: FieldSpec } = {
       return list;
     },
   },
-  maxMaskSubscribers: { env: 'MASKSTREAM_MAX_MASK_SUBSCRIBERS', flag: 'max-mask-subscribers', parse: int(0, 64) },
-  drainTimeoutMs: { env: 'MASKSTREAM_DRAIN_TIMEOUT_MS', flag: 'drain-timeout-ms', parse: int(0, 3_600_000) },
-  latencySloMs: { env: 'MASKSTREAM_LATENCY_SLO_MS', flag: 'latency-slo-ms', parse: int(1, 10_000) },
+  maxMaskSubscribers: { env: 'MASKSTREAM_MAX_MASK_SUBSCRIBERS', flag: 'max-mask-subscribers', help: 'mask subscriber sockets per session; more get 429', unit: 'sockets', parse: int(0, 64) },
+  drainTimeoutMs: { env: 'MASKSTREAM_DRAIN_TIMEOUT_MS', flag: 'drain-timeout-ms', help: 'after SIGTERM, how long live sessions may go on before they are closed', unit: 'ms', parse: int(0, 3_600_000) },
+  latencySloMs: { env: 'MASKSTREAM_LATENCY_SLO_MS', flag: 'latency-slo-ms', help: 'end-to-end latency objective; a histogram bucket sits exactly here', unit: 'ms', parse: int(1, 10_000) },
   authTokens: {
-    env: 'MASKSTREAM_AUTH_TOKENS', flag: 'auth-tokens',
+    env: 'MASKSTREAM_AUTH_TOKENS', flag: 'auth-tokens', help: 'comma-separated static bearer tokens with full access (empty = none); secrets: prefer the environment',
     parse: (raw) => {
       const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
       // RFC 6750 b64token characters; 16+ so a token is not guessable by trying.
@@ -301,14 +313,14 @@ const FIELDS: { [K in keyof Config]: FieldSpec } = {
     },
   },
   authSecret: {
-    env: 'MASKSTREAM_AUTH_SECRET', flag: 'auth-secret',
+    env: 'MASKSTREAM_AUTH_SECRET', flag: 'auth-secret', help: 'HMAC-SHA256 secret for signed, expiring tokens, 32–1024 chars (empty = not accepted); a secret',
     parse: (raw) => {
       if (raw !== '' && (raw.length < 32 || raw.length > 1024 || !/^[\x21-\x7e]+$/.test(raw))) throw new ConfigError('must be 32-1024 printable ASCII characters (e.g. `openssl rand -base64 48`), or empty');
       return raw;
     },
   },
   wsAllowOrigins: {
-    env: 'MASKSTREAM_WS_ALLOW_ORIGINS', flag: 'ws-allow-origins',
+    env: 'MASKSTREAM_WS_ALLOW_ORIGINS', flag: 'ws-allow-origins', help: 'origins whose pages may open /signal and mask sockets, comma-separated, or * (empty = same origin)',
     parse: (raw) => {
       const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
       for (const o of list) {
@@ -317,24 +329,33 @@ const FIELDS: { [K in keyof Config]: FieldSpec } = {
       return list;
     },
   },
-  ipMaxSessions: { env: 'MASKSTREAM_IP_MAX_SESSIONS', flag: 'ip-max-sessions', parse: int(0, 1000) },
-  ipSessionsPerMinute: { env: 'MASKSTREAM_IP_SESSIONS_PER_MINUTE', flag: 'ip-sessions-per-minute', parse: int(0, 100_000) },
-  trustProxyHops: { env: 'MASKSTREAM_TRUST_PROXY_HOPS', flag: 'trust-proxy-hops', parse: int(0, 10) },
+  ipMaxSessions: { env: 'MASKSTREAM_IP_MAX_SESSIONS', flag: 'ip-max-sessions', help: 'concurrent sessions per client IP (0 = no limit)', unit: 'sessions', parse: int(0, 1000) },
+  ipSessionsPerMinute: { env: 'MASKSTREAM_IP_SESSIONS_PER_MINUTE', flag: 'ip-sessions-per-minute', help: 'new sessions per client IP per minute (0 = no limit)', unit: 'sessions/min', parse: int(0, 100_000) },
+  trustProxyHops: { env: 'MASKSTREAM_TRUST_PROXY_HOPS', flag: 'trust-proxy-hops', help: 'reverse proxies in front that append X-Forwarded-For (0 = use the TCP peer address)', unit: 'proxies', parse: int(0, 10) },
 };
 
-/** Table rows for `--help` and the README: name, env, flag, default. */
-export function describeConfig(): { key: string; env: string; flag: string; default: string }[] {
+/**
+ * Variables outside the MASKSTREAM_ namespace that a setting also reads, below its own variable:
+ * `PORT` is what most platforms (Heroku, Cloud Run, many Kubernetes charts) set.
+ */
+const ALIASES: { readonly [K in keyof Config]?: string } = { port: 'PORT' };
+
+/** Table rows for `--help` and the README: name, env (+ alias), flag, default, one-line help. */
+export function describeConfig(): { key: string; env: string; alias?: string; flag: string; default: string; unit?: string; help: string }[] {
   return (Object.keys(FIELDS) as (keyof Config)[]).map((k) => ({
     key: k,
     env: FIELDS[k].env,
+    ...(ALIASES[k] ? { alias: ALIASES[k] } : {}),
     flag: `--${FIELDS[k].flag}`,
     default: JSON.stringify(DEFAULTS[k]),
+    ...(FIELDS[k].unit ? { unit: FIELDS[k].unit } : {}),
+    help: FIELDS[k].help,
   }));
 }
 
 /**
- * Build the configuration from (lowest to highest precedence) defaults, environment,
- * CLI flags (`--name value` or `--name=value`) and programmatic overrides (tests).
+ * Build the configuration from (lowest to highest precedence) defaults, environment (an alias
+ * such as PORT below its MASKSTREAM_ variable), CLI flags (`--name value` or `--name=value`) and programmatic overrides (tests).
  * Unknown MASKSTREAM_* variables and unknown flags are errors: a typo must not pass silently.
  */
 export function loadConfig(opts: { env?: NodeJS.ProcessEnv; argv?: readonly string[]; overrides?: Partial<Config> } = {}): Config {
@@ -350,6 +371,11 @@ export function loadConfig(opts: { env?: NodeJS.ProcessEnv; argv?: readonly stri
       throw new ConfigError(`${where}: ${(e as Error).message}`);
     }
   };
+  // Aliases first, so the project's own variable (read next) wins when both are set.
+  for (const [key, alias] of Object.entries(ALIASES) as [keyof Config, string][]) {
+    const raw = env[alias];
+    if (raw !== undefined && env[FIELDS[key].env] === undefined) set(key, raw, alias);
+  }
   for (const [name, raw] of Object.entries(env)) {
     if (!name.startsWith('MASKSTREAM_') || raw === undefined) continue;
     const key = byEnv.get(name);
@@ -375,6 +401,6 @@ export function loadConfig(opts: { env?: NodeJS.ProcessEnv; argv?: readonly stri
 }
 
 /** The engine's region-of-interest options for a configuration (false = off). */
-export function roiOptionsOf(config: Pick<Config, 'roi' | 'roiRefreshFrames'>): RoiOptions | false {
-  return config.roi === 'on' ? { ...DEFAULT_ROI, refreshFrames: config.roiRefreshFrames } : false;
+export function roiOptionsOf(config: Pick<Config, 'roi' | 'roiRefreshFrames' | 'roiDetector'>): RoiOptions | false {
+  return config.roi === 'on' ? { ...DEFAULT_ROI, refreshFrames: config.roiRefreshFrames, detector: config.roiDetector } : false;
 }

@@ -1,6 +1,7 @@
 /**
- * Composition root: config → metrics/logger → inference pool → sessions → HTTP
- * (WHIP, probes, metrics, client page) + WebSocket signaling and mask subscriptions.
+ * Composition root: config → HTTP port bound (503 until ready) → metrics/logger → inference
+ * pool → sessions → HTTP routes (WHIP, probes, metrics, client page) + WebSocket signaling and
+ * mask subscriptions.
  * `startServer()` is used by `npm start`, tests and benchmarks.
  * Drain (SIGTERM): stop admitting → wait for sessions up to drainTimeoutMs → close them.
  * Close cascade: load sampler → signaling sockets → sessions (their subscribers) →
@@ -10,6 +11,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import express from 'express';
 import { loadConfig, roiOptionsOf, type Config } from './config.js';
 import { createLogger, type Logger } from './observability/logger.js';
@@ -56,9 +58,66 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/**
+ * The HTTP port cannot be had: in use (EADDRINUSE), privileged (EACCES) or the host is not an
+ * address of this machine (EADDRNOTAVAIL). Raised before the model loads, so within a second.
+ */
+export class ListenError extends Error {
+  override readonly name = 'ListenError';
+  constructor(readonly port: number, readonly host: string, readonly code: string | undefined, message: string) {
+    super(message);
+  }
+}
+
+/** Binds `server` to port/host, or rejects with a ListenError whose message says what to change. */
+function listen(server: http.Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onError = (e: NodeJS.ErrnoException) => {
+      const pick = 'pick another with --port <n> or MASKSTREAM_PORT/PORT';
+      const why = e.code === 'EADDRINUSE' ? `port ${port} is in use; ${pick}`
+        : e.code === 'EACCES' ? `port ${port} needs privileges on ${host}; ${pick} (1024 or above)`
+        : e.code === 'EADDRNOTAVAIL' ? `cannot listen on ${host}:${port}: ${host} is not an address of this machine; set --host or MASKSTREAM_HOST`
+        : `cannot listen on ${host}:${port}: ${e.message}`;
+      reject(new ListenError(port, host, e.code, why));
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
 export async function startServer(overrides: Partial<Config> = {}, opts: { logger?: Logger; config?: Config } = {}): Promise<RunningServer> {
   const config = opts.config ?? loadConfig({ overrides });
   const log = opts.logger ?? createLogger(config.logLevel);
+  // The port first: a port in use fails now, not after the model load (seconds). Until the
+  // server is ready, every request gets 503 + Retry-After (the startup probe keeps waiting).
+  let handle: http.RequestListener = (_req, res) => {
+    res.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '1' });
+    res.end('{"status":"starting"}');
+  };
+  const server = http.createServer((req, res) => handle(req, res));
+  let upgrade: UpgradeHandler = (_req, socket) => socket.destroy();
+  server.on('upgrade', (req, socket, head) => upgrade(req, socket, head));
+  await listen(server, config.port, config.host);
+  try {
+    return await startServing(server, config, log, (h, u) => {
+      handle = h;
+      upgrade = u;
+    });
+  } catch (e) {
+    // The server owns the socket until startServing returns; a failed start releases it.
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw e;
+  }
+}
+
+type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+/** Everything after the port is bound: inference, sessions, routes; `serve` swaps in the real handlers. */
+async function startServing(server: http.Server, config: Config, log: Logger, serve: (handle: http.RequestListener, upgrade: UpgradeHandler) => void): Promise<RunningServer> {
   const metrics = new Metrics({ latencySloSeconds: config.latencySloMs / 1000, maxSessions: config.maxSessions });
 
   const engineOptions: EngineOptions = {
@@ -134,8 +193,7 @@ export async function startServer(overrides: Partial<Config> = {}, opts: { logge
   if (!existsSync(path.join(clientDir, 'index.html'))) log.warn('client bundle missing: run `npm run build`', { clientDir });
   app.use(express.static(clientDir, { index: 'index.html', maxAge: 0 }));
 
-  const server = http.createServer(app);
-  server.on('upgrade', (req, socket, head) => {
+  serve(app, (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/signal') {
       signaling.handleUpgrade(req, socket, head);
@@ -147,10 +205,6 @@ export async function startServer(overrides: Partial<Config> = {}, opts: { logge
       return;
     }
     socket.destroy();
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;

@@ -5,7 +5,7 @@
  * imported only when chosen, so `segment`/`eval` do not load the server and `eval` does not
  * load TF.js.
  */
-import { describeConfig, loadConfig } from '../config.js';
+import { loadConfig } from '../config.js';
 
 const USAGE = `usage: maskstream [command] [flags]
 
@@ -19,13 +19,12 @@ commands:
 /** Error classes whose message is the whole story for the user: printed as one line, no stack. */
 const USER_ERRORS = new Set([
   'ConfigError', 'UsageError', 'Y4mFormatError', 'PngFormatError', 'MetricsInputError', 'EvalInputError', 'SegmentInputError',
-  'BackendUnavailableError', 'ModelIntegrityError', 'ManifestError', 'TemporalConfigError',
+  'BackendUnavailableError', 'ModelIntegrityError', 'ManifestError', 'TemporalConfigError', 'ListenError',
 ]);
 
 async function serve(argv: string[]): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) {
-    console.log('usage: maskstream serve [flags]\n\nflags (each also settable as an environment variable):');
-    for (const r of describeConfig()) console.log(`  ${r.flag.padEnd(22)} ${r.env.padEnd(32)} default ${r.default}`);
+    console.log((await import('./serveHelp.js')).serveHelp());
     return;
   }
   const { startServer } = await import('../main.js');

@@ -7,7 +7,7 @@
  * OfflineSegmenter is that per-frame path without files (the quality benchmark uses it);
  * segmentY4m adds the Y4M reader and PNG writer; runSegment is the command line.
  */
-import { mkdir, readdir } from 'node:fs/promises';
+import { access, constants as fsConstants, lstat, mkdir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULTS, describeConfig, loadConfig, roiOptionsOf } from '../config.js';
 import type { RoiOptions } from '../roi/roiTracker.js';
@@ -17,7 +17,7 @@ import { TEMPORAL_MODES, type BackendName, type EngineInfo, type ModelName, type
 import { composeMask } from '../egress/maskCompose.js';
 import { openY4m, Y4mFormatError } from '../io/y4m.js';
 import { writeGrayPng } from '../io/png.js';
-import { formatHelp, parseFlags, positiveIntFlag, type FlagSpec } from './flags.js';
+import { formatHelp, parseFlags, positiveIntFlag, UsageError, type FlagSpec } from './flags.js';
 
 /** Times of the last frame through OfflineSegmenter.process, ms. */
 export interface FrameTimings {
@@ -168,23 +168,80 @@ export class SegmentInputError extends Error {
   override readonly name = 'SegmentInputError';
 }
 
+/** A file system error as a few words a user can act on. */
+function reason(e: NodeJS.ErrnoException): string {
+  switch (e.code) {
+    case 'ENOENT': return 'no such file or directory';
+    case 'EACCES':
+    case 'EPERM': return 'permission denied';
+    case 'ENOTDIR': return 'a part of the path is not a directory';
+    case 'EROFS': return 'read-only file system';
+    case 'ENOSPC': return 'no space left on the device';
+    default: return e.message;
+  }
+}
+
+/**
+ * The directories of `dir` that do not exist yet, outermost first, after checking that the
+ * deepest existing one is a directory this process may write in. Fails in milliseconds, so a
+ * bad --output is reported before the model loads.
+ */
+async function missingOutputDirs(dir: string): Promise<string[]> {
+  const fail = (why: string) => new SegmentInputError(`cannot create --output directory ${dir}: ${why}`);
+  const missing: string[] = [];
+  for (let cur = path.resolve(dir); ; cur = path.dirname(cur)) {
+    let isDir: boolean;
+    try {
+      isDir = (await stat(cur)).isDirectory();
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (err.code !== 'ENOENT' || path.dirname(cur) === cur) throw fail(`${cur}: ${reason(err)}`);
+      missing.unshift(cur);
+      continue;
+    }
+    if (!isDir) throw fail(`${cur} exists and is not a directory`);
+    if (missing.length > 0) await access(cur, fsConstants.W_OK | fsConstants.X_OK).catch((e: NodeJS.ErrnoException) => {
+      throw fail(`${cur}: ${reason(e)}`);
+    });
+    return missing;
+  }
+}
+
+/**
+ * Creates `missing` one level at a time. Not `mkdir(…, { recursive: true })`: Node's recursive
+ * mkdir loops forever where mkdir answers ENOENT under a parent that exists (/proc/x/y, some
+ * FUSE and network mounts), which made `segment --output` hang instead of failing.
+ */
+async function createOutputDirs(dir: string, missing: readonly string[]): Promise<void> {
+  for (const d of missing) {
+    try {
+      await mkdir(d);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (err.code === 'EEXIST') {
+        if (await stat(d).then((st) => st.isDirectory(), () => false)) continue; // made meanwhile
+        const link = await lstat(d).then((st) => st.isSymbolicLink(), () => false);
+        throw new SegmentInputError(`cannot create --output directory ${dir}: ${d} ${link ? 'is a link to something that does not exist' : 'exists and is not a directory'}`);
+      }
+      throw new SegmentInputError(`cannot create --output directory ${dir}: ${d}: ${reason(err)}`);
+    }
+  }
+}
+
 /** Segments every frame of a Y4M clip into numbered PNGs. */
 export async function segmentY4m(o: SegmentOptions): Promise<SegmentSummary> {
-  // The input first: a wrong file fails in milliseconds, before the model loads.
+  // The input and the output's place first: a wrong path fails in milliseconds, before the model loads.
   const reader = await openY4m(o.input).catch((e: NodeJS.ErrnoException) => {
     if (e instanceof Y4mFormatError) throw e;
     const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'it is a directory' : e.message;
     throw new SegmentInputError(`cannot read --input ${o.input}: ${why}`);
   });
   try {
+    const missing = await missingOutputDirs(o.output);
     const seg = await OfflineSegmenter.create(o);
     try {
       // After the engine loads, so a model or backend error leaves no empty directory behind.
-      try {
-        await mkdir(o.output, { recursive: true });
-      } catch (e) {
-        throw new SegmentInputError(`cannot create --output directory ${o.output}: ${(e as Error).message}`);
-      }
+      await createOutputDirs(o.output, missing);
       const tLoop = performance.now();
       const limit = o.limit ?? Infinity;
       let n = 0;
@@ -259,6 +316,7 @@ export function parseSegmentArgs(argv: readonly string[], env: NodeJS.ProcessEnv
   }
   const config = loadConfig({ env: engineEnv, argv: engineArgv });
   const limit = values.has('limit') ? positiveIntFlag('segment', 'limit', values.get('limit')!) : undefined;
+  if (values.get('output')!.trim() === '') throw new UsageError('segment: --output must name a directory, got an empty value');
   return {
     input: values.get('input')!,
     output: values.get('output')!,

@@ -13,7 +13,19 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger;
 }
 
-export function createLogger(level: LogLevel, base: Record<string, unknown> = {}, sink: (line: string) => void = (l) => process.stderr.write(l + '\n')): Logger {
+/** Where loggers made without a sink of their own write: stderr, one JSON object per line. */
+let defaultSink: (line: string) => void = (line) => void process.stderr.write(line + '\n');
+
+/**
+ * Replaces (or, with no argument, restores) the sink of loggers made without one, including
+ * loggers made before the call. For a test harness: the suite keeps each test's server log
+ * lines and prints them only when the test fails (test/helpers/logCapture.ts).
+ */
+export function setDefaultLogSink(sink?: (line: string) => void): void {
+  defaultSink = sink ?? ((line) => void process.stderr.write(line + '\n'));
+}
+
+export function createLogger(level: LogLevel, base: Record<string, unknown> = {}, sink: (line: string) => void = (l) => defaultSink(l)): Logger {
   const min = RANK[level];
   const emit = (lvl: Exclude<LogLevel, 'silent'>, msg: string, fields?: Record<string, unknown>) => {
     if (RANK[lvl] < min) return;

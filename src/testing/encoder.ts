@@ -25,10 +25,19 @@ export class EncoderError extends Error {
   override readonly name = 'EncoderError';
 }
 
+/**
+ * How long encode() waits for a frame's chunk before taking the frame as skipped, ms. Output is
+ * in encode order, so a later frame's chunk settles every earlier frame still waiting; callers
+ * that encode one frame at a time (the test publishers) rely on this timeout instead. Generous:
+ * a loaded machine takes far longer than the few ms a realtime encoder needs when quiet (the
+ * old 500 ms ran out there), and the VP8/H.264 realtime encoders here were not seen to skip.
+ */
+const SKIP_TIMEOUT_MS = 10_000;
+
 export class ClipEncoder {
   private readonly encoder: VideoEncoder;
+  /** Frames encoded but not answered yet, by encoder timestamp (µs), in encode order. */
   private readonly waiting = new Map<number, (chunks: EncodedChunk[]) => void>();
-  private ready: EncodedChunk[] = [];
   private error: Error | undefined;
   private frameIndex = 0;
   private closed = false;
@@ -38,14 +47,18 @@ export class ClipEncoder {
       output: (chunk) => {
         const data = new Uint8Array(chunk.byteLength);
         chunk.copyTo(data);
-        this.ready.push({ data, keyframe: chunk.type === 'key' });
-        const resolve = this.waiting.get(chunk.timestamp);
-        if (resolve) {
-          this.waiting.delete(chunk.timestamp);
-          const out = this.ready;
-          this.ready = [];
-          resolve(out);
+        // Output comes in encode order: frames before this one still waiting were skipped.
+        for (const [ts, skipped] of this.waiting) {
+          if (ts >= chunk.timestamp) break;
+          this.waiting.delete(ts);
+          skipped([]);
         }
+        // Each chunk goes to its own frame only. (Handing a late chunk to the next frame sent it
+        // under that frame's RTP timestamp: two frames with one timestamp on a loaded machine.)
+        const resolve = this.waiting.get(chunk.timestamp);
+        if (!resolve) return; // its frame was given up on: never sent as another frame
+        this.waiting.delete(chunk.timestamp);
+        resolve([{ data, keyframe: chunk.type === 'key' }]);
       },
       error: (e) => {
         this.error = e;
@@ -64,7 +77,7 @@ export class ClipEncoder {
     });
   }
 
-  /** Encodes one picture; resolves with the chunks it produced (empty if the encoder skipped it). */
+  /** Encodes one picture; resolves with its chunk (empty if the encoder skipped it). */
   encode(pic: I420Picture, opts: { keyFrame?: boolean } = {}): Promise<EncodedChunk[]> {
     if (this.closed) return Promise.reject(new EncoderError('encoder closed'));
     if (this.error) return Promise.reject(new EncoderError(`encoder failed: ${this.error.message}`));
@@ -75,14 +88,10 @@ export class ClipEncoder {
     const frame = new VideoFrame(packI420(pic), { format: 'I420', codedWidth: pic.width, codedHeight: pic.height, timestamp });
     const done = new Promise<EncodedChunk[]>((resolve) => {
       this.waiting.set(timestamp, resolve);
-      // A realtime encoder answers within a few ms; an encoder that drops the frame never does.
+      // An encoder that skips the last frame never answers for it.
       setTimeout(() => {
-        if (this.waiting.delete(timestamp)) {
-          const out = this.ready;
-          this.ready = [];
-          resolve(out);
-        }
-      }, 500).unref();
+        if (this.waiting.delete(timestamp)) resolve([]);
+      }, SKIP_TIMEOUT_MS).unref();
     });
     try {
       this.encoder.encode(frame, { keyFrame: opts.keyFrame ?? false });

@@ -17,20 +17,27 @@ import { createHash } from 'node:crypto';
 import { decodeMask } from '../../src/egress/maskCodec.js';
 import { composeMask } from '../../src/egress/maskCompose.js';
 import { CHROMIUM_PATH, chromiumAvailable, launchChromium, type LaunchedChromium } from './chromium.js';
+import { LOADED_MS } from '../helpers/waitFor.js';
 
 const run = promisify(execFile);
 
 const CLIP = { width: 640, height: 480, fps: 30, seconds: 4 } as const;
 const PERSON_IMAGE = '/usr/share/doc/opencv-doc/examples/data/messi5.jpg';
-/** Masks per second required, measured over MEASURE_MS after the first mask. */
-const MIN_MASK_RATE = 20;
-const MEASURE_MS = 5000;
+/** Masks counted after the first one: the stream must keep delivering them (counted, not timed). */
+const MEASURE_MASKS = 60;
+/**
+ * Longest allowed pause between two of them, ms: continuity, not speed (≈ 100 ms between masks
+ * quiet here, 250 ms with two busy loops on the 2 cores).
+ */
+const MAX_GAP_MS = 5000;
 
 /** What the page exposes as window.__maskstream (client/testHooks.ts). */
 interface PageHooks {
   state: string;
   masksReceived: number;
   maskTimes: number[];
+  maskSeqs: number[];
+  maskDropped: number[];
   lastTimings: Record<string, number> | null;
   e2eMs: number | null;
   errors: string[];
@@ -69,8 +76,8 @@ function hooks(browser: LaunchedChromium): Promise<PageHooks> {
   });
 }
 
-describe('browser end to end (Chromium, fake camera)', function () {
-  this.timeout(180_000);
+describe('browser end to end (Chromium: fake camera, no camera, camera refused)', function () {
+  this.timeout(300_000);
   let tmp: string | undefined;
   let clipPath = '';
   let server: RunningServer | undefined;
@@ -110,19 +117,24 @@ describe('browser end to end (Chromium, fake camera)', function () {
     await page.waitForFunction(
       () => ((window as unknown as { __maskstream?: { masksReceived: number } }).__maskstream?.masksReceived ?? 0) > 0,
       undefined,
-      { timeout: 90_000, polling: 100 },
+      { timeout: LOADED_MS, polling: 100 },
     );
     const first = await hooks(browser);
-    await page.waitForTimeout(MEASURE_MS);
+    await page.waitForFunction(
+      (n) => ((window as unknown as { __maskstream?: { masksReceived: number } }).__maskstream?.masksReceived ?? 0) >= n,
+      first.masksReceived + MEASURE_MASKS,
+      { timeout: LOADED_MS, polling: 100 },
+    );
     const last = await hooks(browser);
 
-    // Rate over the window, from the page's own arrival times.
+    // The masks after the first one, from the page's own arrival times.
     const from = first.maskTimes[first.maskTimes.length - 1]!;
-    const inWindow = last.maskTimes.filter((t) => t > from && t <= from + MEASURE_MS);
-    const rate = inWindow.length / (MEASURE_MS / 1000);
+    const window = last.maskTimes.map((t, i) => ({ t, seq: last.maskSeqs[i]! })).filter((m) => m.t > from);
+    const inWindow = window.map((m) => m.t);
+    const rate = inWindow.length / ((inWindow.at(-1)! - from) / 1000);
     const gaps = inWindow.map((t, i) => t - (i === 0 ? from : inWindow[i - 1]!));
     const maxGap = Math.max(...gaps);
-    console.log(`      masks: ${rate.toFixed(1)}/s over ${MEASURE_MS} ms (max gap ${maxGap.toFixed(0)} ms), ` +
+    console.log(`      masks: ${inWindow.length} at ${rate.toFixed(1)}/s (max gap ${maxGap.toFixed(0)} ms), ` +
       `e2e ${last.e2eMs?.toFixed(1)} ms, matched ${last.matched}/${last.matched + last.unmatched}, ` +
       `misalignment ${last.misalignmentMs?.toFixed(1)} ms, mapping ${JSON.stringify(last.mapping)}`);
     console.log(`      server timings: ${JSON.stringify(last.lastTimings)}`);
@@ -130,8 +142,16 @@ describe('browser end to end (Chromium, fake camera)', function () {
     expect(last.errors, 'page errors').to.deep.equal([]);
     expect(browser.consoleErrors, 'console errors').to.deep.equal([]);
     expect(last.state).to.equal('streaming');
-    expect(rate, 'masks per second').to.be.at.least(MIN_MASK_RATE);
-    expect(maxGap, 'longest gap between masks, ms').to.be.below(1000);
+    expect(inWindow.length, 'masks after the first').to.be.at.least(MEASURE_MASKS);
+    expect(maxGap, 'longest gap between masks, ms').to.be.below(MAX_GAP_MS);
+    for (let i = 1; i < window.length; i++) expect(window[i]!.seq, 'masks in sequence order').to.be.greaterThan(window[i - 1]!.seq);
+    // What arrived, by the server's sequence numbers: every frame the session took in up to the
+    // newest mask came back as a mask or is in the session's dropped count that mask carries (a
+    // busy machine supersedes more frames; none may go missing). At least: the count may already
+    // include newer frames superseded while the newest one was being segmented.
+    expect(last.maskSeqs.length, 'every mask of the session recorded').to.equal(last.masksReceived);
+    const newest = last.maskSeqs.length - 1;
+    expect(last.maskSeqs.length + last.maskDropped[newest]!, `masks ${last.maskSeqs.length} + dropped ${last.maskDropped[newest]} vs frames taken in ${last.maskSeqs[newest]! + 1}`).to.be.at.least(last.maskSeqs[newest]! + 1);
     expect(last.e2eMs, 'end-to-end latency').to.be.a('number').and.to.be.above(0);
 
     // The HUD shows numbers (it refreshes every 250 ms).
@@ -151,7 +171,7 @@ describe('browser end to end (Chromium, fake camera)', function () {
     browser = await launchChromium({ clipPath });
     const { page } = browser;
     await page.goto(`http://127.0.0.1:${server.port}/?autostart=1`);
-    await page.waitForFunction(() => ((window as unknown as { __maskstream?: { masksReceived: number } }).__maskstream?.masksReceived ?? 0) > 0, undefined, { timeout: 90_000, polling: 100 });
+    await page.waitForFunction(() => ((window as unknown as { __maskstream?: { masksReceived: number } }).__maskstream?.masksReceived ?? 0) > 0, undefined, { timeout: LOADED_MS, polling: 100 });
     let compared = 0;
     let withDetails = 0;
     // The person's crop is planned from the first mask on: masks with detail layers follow.
@@ -171,4 +191,32 @@ describe('browser end to end (Chromium, fake camera)', function () {
     const provider = await page.$eval('[data-hud="provider"]', (e) => e.textContent ?? '');
     expect(provider).to.equal(server.engineInfo.provider);
   });
+
+  for (const [camera, name, message] of [
+    ['none', 'NotFoundError', /^No camera found — connect a camera/],
+    ['denied', 'NotAllowedError', /^Camera permission denied — allow the camera for this site in the browser's site settings/],
+  ] as const) {
+    it(`${camera === 'none' ? 'without a camera' : 'with the camera permission denied'}: a clear message on the page, HUD state "error", no session`, async () => {
+      server = await startServer({ port: 0, host: '127.0.0.1', logLevel: 'warn' });
+      browser = await launchChromium({ clipPath, camera });
+      const { page } = browser;
+      await page.goto(`http://127.0.0.1:${server.port}/?autostart=1`);
+      await page.waitForFunction(() => (window as unknown as { __maskstream?: { state: string } }).__maskstream?.state === 'error', undefined, { timeout: LOADED_MS, polling: 100 });
+      const shown = await page.$eval('#message', (e) => ({ text: e.textContent ?? '', visible: !(e as HTMLElement).hidden && (e as HTMLElement).offsetHeight > 0 }));
+      const hud = await page.$eval('[data-hud="state"]', (e) => e.textContent);
+      const status = await page.$eval('#status', (e) => e.textContent ?? '');
+      const h = await hooks(browser);
+      console.log(`      ${camera}: "${shown.text}" (HUD state ${hud}; recorded ${JSON.stringify(h.errors)})`);
+      expect(shown.visible, 'the message is on the page').to.equal(true);
+      expect(shown.text).to.match(message);
+      expect(shown.text, 'a sentence, not the browser\'s error name').to.not.contain(name);
+      expect(hud, 'HUD state').to.equal('error');
+      expect(status).to.match(/^error: /);
+      // The browser's own error name stays available for a bug report (hooks and the console).
+      expect(h.errors).to.have.length(1);
+      expect(h.errors[0]).to.contain(name);
+      expect(browser.consoleErrors.every((e) => e.includes(name)), `console errors: ${JSON.stringify(browser.consoleErrors)}`).to.equal(true);
+      expect(server.registry.size, 'no session was opened').to.equal(0);
+    });
+  }
 });

@@ -15,6 +15,12 @@ export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export interface LaunchOptions {
   /** y4m clip played by the fake camera (looped by Chromium). */
   readonly clipPath: string;
+  /**
+   * `fake` (default): the fake camera plays clipPath, permission granted. `none`: no camera at
+   * all (getUserMedia fails with NotFoundError). `denied`: a camera, but the user refuses it
+   * (NotAllowedError).
+   */
+  readonly camera?: 'fake' | 'none' | 'denied';
   readonly headless?: boolean;
   readonly extraArgs?: readonly string[];
   readonly viewport?: { width: number; height: number };
@@ -32,11 +38,12 @@ export function chromiumAvailable(): boolean {
   return existsSync(CHROMIUM_PATH);
 }
 
-export function chromiumArgs(clipPath: string): string[] {
+export function chromiumArgs(clipPath: string, camera: LaunchOptions['camera'] = 'fake'): string[] {
   return [
-    '--use-fake-device-for-media-stream',
-    '--use-fake-ui-for-media-stream',
-    `--use-file-for-fake-video-capture=${clipPath}`,
+    // No fake device: a container has no camera, so getUserMedia finds none.
+    ...(camera === 'none' ? [] : ['--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${clipPath}`]),
+    // Without the fake UI the permission prompt is answered "block" (headless, nobody to click).
+    ...(camera === 'denied' ? ['--deny-permission-prompts'] : ['--use-fake-ui-for-media-stream']),
     '--no-sandbox',
     '--disable-gpu',
     '--disable-background-networking',
@@ -54,7 +61,7 @@ export async function launchChromium(opts: LaunchOptions): Promise<LaunchedChrom
     context = await chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM_PATH,
       headless: opts.headless ?? true,
-      args: [...chromiumArgs(opts.clipPath), ...(opts.extraArgs ?? [])],
+      args: [...chromiumArgs(opts.clipPath, opts.camera), ...(opts.extraArgs ?? [])],
       viewport: opts.viewport ?? { width: 1000, height: 640 },
     });
   } catch (e) {

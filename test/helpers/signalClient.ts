@@ -6,6 +6,7 @@
 import WebSocket from 'ws';
 import { RTCPeerConnection, RTCRtpCodecParameters, MediaStreamTrack } from 'werift';
 import type { ServerMessage } from '../../src/signaling/protocol.js';
+import { LOADED_MS } from './waitFor.js';
 
 export class SignalClient {
   readonly messages: ServerMessage[] = [];
@@ -37,7 +38,7 @@ export class SignalClient {
   }
 
   /** Resolves with the next message matching `pred` (already received ones count), or rejects after ms. */
-  async next(pred: (m: ServerMessage) => boolean = () => true, ms = 10_000, from = 0): Promise<ServerMessage> {
+  async next(pred: (m: ServerMessage) => boolean = () => true, ms = LOADED_MS, from = 0): Promise<ServerMessage> {
     const end = Date.now() + ms;
     for (;;) {
       const m = this.messages.slice(from).find(pred);
@@ -48,7 +49,7 @@ export class SignalClient {
   }
 
   /** Resolves once the socket has closed (or rejects after ms). */
-  async whenClosed(ms = 10_000): Promise<{ code: number; reason: string }> {
+  async whenClosed(ms = LOADED_MS): Promise<{ code: number; reason: string }> {
     const end = Date.now() + ms;
     while (!this.closed) {
       if (Date.now() > end) throw new Error(`socket still open after ${ms} ms`);
@@ -74,15 +75,6 @@ export async function deadOffer(mime = 'video/VP8'): Promise<string> {
   const sdp = pc.localDescription!.sdp;
   await pc.close();
   return sdp;
-}
-
-export async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return true;
 }
 
 /** One value of a metric (first series matching `labels`) from a /metrics scrape. */

@@ -1,8 +1,8 @@
 /**
- * Session churn: 200 sessions opened and closed, 6 at a time — 80 werift publishers that
- * stream a few frames and say bye, 60 that stream and then drop their signaling socket
- * (no bye), 60 signaling-only clients whose offers' ICE never completes (reaped by
- * connectTimeoutMs). Afterwards: no session, the same tensors in the inference worker(s), no
+ * Session churn: 200 sessions opened and closed — 80 werift publishers that stream a few
+ * frames and say bye, 60 that stream and then drop their signaling socket (no bye), 6 at a
+ * time; meanwhile 60 signaling-only clients whose offers' ICE never completes (reaped by
+ * connectTimeoutMs), 12 at a time. Afterwards: no session, the same tensors in the inference worker(s), no
  * more UDP sockets or other handles, file descriptors or worker threads than before, no
  * worker restart, RSS within RSS_MARGIN_MIB and the V8 heap within HEAP_MARGIN_MIB of the
  * baseline (after a full GC).
@@ -11,8 +11,9 @@ import { expect } from 'chai';
 import { startServer, type RunningServer } from '../../src/main.js';
 import { generateClip } from '../../src/testing/synthClip.js';
 import { FaultPublisher } from '../../src/reliability/faultPublisher.js';
-import { fullGc, grownHandles, settle, snapshot } from '../../src/reliability/resources.js';
+import { fullGc, grownHandles, snapshot } from '../../src/reliability/resources.js';
 import { deadOffer, metricValue, SignalClient } from '../helpers/signalClient.js';
+import { LOADED_MS, waitFor } from '../helpers/waitFor.js';
 import type { I420Picture } from '../../src/decode/types.js';
 
 /** RSS growth allowed after 200 sessions, MiB (documented in docs/reliability.md; measured +25). */
@@ -22,7 +23,16 @@ export const RSS_MARGIN_MIB = 64;
  * decoder-callback fix (videoDecoder.ts, DecoderLink) every session leaked ~140 kB: +22 MiB.
  */
 export const HEAP_MARGIN_MIB = 8;
+/** Publishing sessions (bye, socket drop) at a time. */
 const PARALLEL = 6;
+/** Signaling-only sessions whose ICE never completes, at a time (cheap: each waits out the connect timeout). */
+const ICE_NEVER_PARALLEL = 12;
+/**
+ * The server's connectTimeoutMs: how long an ICE-never session lives. Long enough that a real
+ * publisher's ICE + DTLS never runs into it on a busy machine (1 s did, with two busy loops on
+ * 2 cores: its data channel never opened), short enough to reap 60 sessions in half a minute.
+ */
+const CONNECT_TIMEOUT_MS = 5000;
 const MiB = 1024 * 1024;
 
 type Kind = 'bye' | 'socket_drop' | 'ice_never';
@@ -32,12 +42,14 @@ describe('churn: 200 sessions (bye, socket drop, ICE never completing) leave not
   let server: RunningServer;
   let frames: I420Picture[];
   let offer: string;
+  /** Offer → data channel open of each publishing session, ms. */
+  const connectMs: number[] = [];
 
   before(async () => {
     frames = (await generateClip({ frames: 10, width: 160, height: 120, fps: 30, speedPxPerFrame: 2, seed: 2 })).frames;
     offer = await deadOffer();
     server = await startServer({
-      port: 0, host: '127.0.0.1', logLevel: 'error', maxSessions: 16, connectTimeoutMs: 1000,
+      port: 0, host: '127.0.0.1', logLevel: 'error', maxSessions: 2 * (PARALLEL + ICE_NEVER_PARALLEL), connectTimeoutMs: CONNECT_TIMEOUT_MS,
       ipMaxSessions: 0, ipSessionsPerMinute: 0, admissionMaxLoad: 0,
     });
   });
@@ -50,8 +62,8 @@ describe('churn: 200 sessions (bye, socket drop, ICE never completing) leave not
       const c = await SignalClient.open(server.url);
       try {
         c.send({ type: 'offer', sdp: offer });
-        await c.next((m) => m.type === 'answer');
-        const bye = await c.next((m) => m.type === 'bye', 10_000);
+        await c.next((m) => m.type === 'answer', LOADED_MS);
+        const bye = await c.next((m) => m.type === 'bye', CONNECT_TIMEOUT_MS + LOADED_MS);
         expect(bye).to.deep.equal({ type: 'bye', reason: 'timeout' });
       } finally {
         c.close();
@@ -60,7 +72,9 @@ describe('churn: 200 sessions (bye, socket drop, ICE never completing) leave not
     }
     const p = new FaultPublisher({ url: server.url, codec: 'vp8', frames, fps: 30 });
     try {
-      await p.connect();
+      const t0 = performance.now();
+      await p.connect(LOADED_MS);
+      connectMs.push(performance.now() - t0);
       await p.run(8);
       if (kind === 'socket_drop') p.dropSignaling();
     } finally {
@@ -74,7 +88,7 @@ describe('churn: 200 sessions (bye, socket drop, ICE never completing) leave not
     // there are workers (a new session goes to the worker with the fewest), then each kind.
     await Promise.all(Array.from({ length: server.inference.workers }, () => one('bye')));
     for (const k of ['bye', 'socket_drop', 'ice_never'] as Kind[]) await one(k);
-    await settle(() => server.registry.size === 0, 5000);
+    await waitFor(() => server.registry.size === 0, LOADED_MS);
     await new Promise((r) => setTimeout(r, 500));
     fullGc();
     const base = snapshot();
@@ -83,28 +97,32 @@ describe('churn: 200 sessions (bye, socket drop, ICE never completing) leave not
     const baseRestarts = server.inference.restarts;
     const t0 = Date.now();
 
-    const plan: Kind[] = [...Array<Kind>(80).fill('bye'), ...Array<Kind>(60).fill('socket_drop'), ...Array<Kind>(60).fill('ice_never')];
-    // Interleave the kinds so every stretch of the run mixes them.
-    plan.sort((a, b) => (plan.indexOf(a) % 7) - (plan.indexOf(b) % 7));
-    const order = plan.map((k, i) => ({ k, key: (i * 7919) % plan.length })).sort((a, b) => a.key - b.key).map((x) => x.k);
-    let next = 0;
+    // Two lanes at once: publishing sessions (bye and socket drop interleaved, so every stretch
+    // of the run mixes them) and ICE-never sessions.
+    const media: Kind[] = [...Array<Kind>(80).fill('bye'), ...Array<Kind>(60).fill('socket_drop')];
+    const mediaOrder = media.map((k, i) => ({ k, key: (i * 7919) % media.length })).sort((a, b) => a.key - b.key).map((x) => x.k);
+    const iceOrder = Array<Kind>(60).fill('ice_never');
     const failures: string[] = [];
-    await Promise.all(Array.from({ length: PARALLEL }, async () => {
-      while (next < order.length) {
-        const k = order[next++]!;
-        try {
-          await one(k);
-        } catch (e) {
-          failures.push(`${k}: ${(e as Error).message}`);
+    const lane = (order: Kind[], parallel: number) => {
+      let next = 0;
+      return Promise.all(Array.from({ length: parallel }, async () => {
+        while (next < order.length) {
+          const k = order[next++]!;
+          try {
+            await one(k);
+          } catch (e) {
+            failures.push(`${k}: ${(e as Error).message}`);
+          }
         }
-      }
-    }));
+      }));
+    };
+    await Promise.all([lane(mediaOrder, PARALLEL), lane(iceOrder, ICE_NEVER_PARALLEL)]);
     const elapsed = (Date.now() - t0) / 1000;
     expect(failures, 'every session ran as planned').to.deep.equal([]);
 
-    expect(await settle(() => server.registry.size === 0, 10_000), 'no session left').to.equal(true);
-    expect(await settle(async () => (await server.inference.memory()).numTensors === baseTensors, 5000), 'tensors back to baseline').to.equal(true);
-    await settle(() => Object.keys(grownHandles(base.handles, snapshot().handles)).length === 0, 10_000);
+    expect(await waitFor(() => server.registry.size === 0, LOADED_MS), 'no session left').to.equal(true);
+    expect(await waitFor(async () => (await server.inference.memory()).numTensors === baseTensors, LOADED_MS, 100), 'tensors back to baseline').to.equal(true);
+    await waitFor(() => Object.keys(grownHandles(base.handles, snapshot().handles)).length === 0, LOADED_MS, 100);
     fullGc();
     await new Promise((r) => setTimeout(r, 200));
     fullGc();
@@ -112,7 +130,8 @@ describe('churn: 200 sessions (bye, socket drop, ICE never completing) leave not
     const text = await (await fetch(server.url + '/metrics')).text();
     const ended = Object.fromEntries([...text.matchAll(/^maskstream_sessions_ended_total\{reason="([a-z_]+)"\} (\S+)$/gm)].map((m) => [m[1], Number(m[2])]));
     const rssDelta = (end.rssBytes - base.rssBytes) / MiB;
-    console.log(`      200 sessions in ${elapsed.toFixed(0)} s (${PARALLEL} at a time); ended by reason ${JSON.stringify(ended)}`);
+    const sorted = [...connectMs].sort((a, b) => a - b);
+    console.log(`      200 sessions in ${elapsed.toFixed(0)} s (${PARALLEL} publishing + ${ICE_NEVER_PARALLEL} ICE-never at a time); ended by reason ${JSON.stringify(ended)}; publisher connect median ${sorted[sorted.length >> 1]!.toFixed(0)} ms, max ${sorted.at(-1)!.toFixed(0)} ms (connectTimeoutMs ${CONNECT_TIMEOUT_MS})`);
     console.log(`      baseline → after: RSS ${(base.rssBytes / MiB).toFixed(0)} → ${(end.rssBytes / MiB).toFixed(0)} MiB (${rssDelta >= 0 ? '+' : ''}${rssDelta.toFixed(1)}), heap ${(base.heapUsedBytes / MiB).toFixed(0)} → ${(end.heapUsedBytes / MiB).toFixed(0)} MiB, fds ${base.fds} → ${end.fds}, UDP sockets ${base.handles.UDPWrap ?? 0} → ${end.handles.UDPWrap ?? 0}, handles ${JSON.stringify(base.handles)} → ${JSON.stringify(end.handles)}, tensors ${baseTensors} → ${(await server.inference.memory()).numTensors}, workers ${baseWorkers} → ${server.inference.workers}`);
 
     expect(ended.bye, 'clean byes').to.be.at.least(80);

@@ -4,13 +4,14 @@
  */
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DEFAULTS } from '../../src/config.js';
 import { readGrayPng } from '../../src/io/png.js';
 import { projectRoot } from '../../src/paths.js';
 import { writeClipY4m, type Box } from '../../src/testing/synthClip.js';
+import { LOADED_MS } from '../helpers/waitFor.js';
 
 const CLI = path.join(projectRoot(), 'dist/src/cli/maskstream.js');
 const FRAMES = 8;
@@ -23,7 +24,10 @@ interface Run {
   readonly stderr: string;
 }
 
-/** Runs `node maskstream.js …args` to completion (asynchronously: mocha's timeout keeps working). */
+/**
+ * Runs `node maskstream.js …args` to completion (asynchronously: mocha's timeout keeps working).
+ * A run still going after LOADED_MS is killed and reported as hanging (code null, "hung" in stderr).
+ */
 function run(...args: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
     // The CLI's own defaults (backend auto: ONNX Runtime on this CPU), whatever the caller's environment says.
@@ -32,10 +36,17 @@ function run(...args: string[]): Promise<Run> {
     const child = spawn(process.execPath, [CLI, ...args], { cwd: projectRoot(), env });
     let stdout = '';
     let stderr = '';
+    const hang = setTimeout(() => {
+      stderr += `\n(test: still running after ${LOADED_MS} ms, killed: hung)`;
+      child.kill('SIGKILL');
+    }, LOADED_MS);
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => {
+      clearTimeout(hang);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
@@ -57,7 +68,7 @@ function ihdr(file: string): [number, number, number, number] {
 }
 
 describe('maskstream segment / eval (CLI in a child process)', function () {
-  this.timeout(120_000);
+  this.timeout(300_000);
   let dir: string;
   let clipPath: string;
   let boxes: Box[];
@@ -150,6 +161,29 @@ describe('maskstream segment / eval (CLI in a child process)', function () {
     expectUserError(await run('segment', '--input', path.join(dir, 'nope.y4m'), '--output', out), /cannot read --input .*nope\.y4m: no such file/);
     expectUserError(await run('eval', '--pred', path.join(dir, 'nope'), '--gt', out), /cannot read --pred directory .*nope: no such directory/);
     expectUserError(await run('frobnicate'), /unknown command "frobnicate"/);
+  });
+
+  it('an --output that cannot be created: exit 1 with one line naming it, no hang, nothing written', async () => {
+    const file = path.join(dir, 'a-file');
+    writeFileSync(file, 'not a directory\n');
+    const dangling = path.join(dir, 'dangling');
+    symlinkSync(path.join(dir, 'no', 'such', 'dir'), dangling);
+    const cases: [string, RegExp][] = [
+      [file, /cannot create --output directory .*a-file: .*a-file exists and is not a directory/],
+      [path.join(file, 'masks'), /cannot create --output directory .*a-file\/masks: .*a part of the path is not a directory/],
+      [path.join(dangling, 'masks'), /cannot create --output directory .*dangling\/masks: .*dangling is a link to something that does not exist/],
+      ['', /--output must name a directory, got an empty value/],
+    ];
+    // Where mkdir answers ENOENT under a parent that exists, Node's recursive mkdir loops forever:
+    // this is the case that made `segment` hang.
+    if (existsSync('/proc/self')) cases.push(['/proc/maskstream-test/masks', /cannot create --output directory \/proc\/maskstream-test\/masks: \/proc\/maskstream-test: no such file or directory/]);
+    for (const [output, re] of cases) {
+      const t0 = performance.now();
+      const r = await run('segment', '--input', clipPath, '--output', output);
+      console.log(`      --output ${JSON.stringify(output)}: exit ${r.code} after ${(performance.now() - t0).toFixed(0)} ms: ${r.stderr.trim().split('\n').at(-1)}`);
+      expectUserError(r, re);
+    }
+    expect(readdirSync(dir).filter((f) => /^\d+\.png$/.test(f)), 'no PNG written').to.deep.equal([]);
   });
 
   it('--help lists serve, segment and eval', async () => {

@@ -13,6 +13,8 @@ import { generateClip } from '../../src/testing/synthClip.js';
 import { FaultPublisher } from '../../src/reliability/faultPublisher.js';
 import { LossyUdpProxy } from '../../src/reliability/lossyUdpProxy.js';
 import type { I420Picture } from '../../src/decode/types.js';
+import { LOADED_MS } from '../helpers/waitFor.js';
+import { awaitAccounted, dropCounts } from '../helpers/frameAccounting.js';
 
 const FPS = 30;
 const LOSS = 0.05;
@@ -25,7 +27,7 @@ async function metric(server: RunningServer, re: RegExp): Promise<number> {
 }
 
 describe('packet loss and reordering on the media path (UDP relay, 5 % loss, 5 % reordered)', function () {
-  this.timeout(180_000);
+  this.timeout(300_000);
   let server: RunningServer;
   let proxy: LossyUdpProxy;
   let pub: FaultPublisher;
@@ -40,7 +42,7 @@ describe('packet loss and reordering on the media path (UDP relay, 5 % loss, 5 %
       rewriteOffer: (sdp) => proxy.rewriteOffer(sdp),
       rewriteAnswer: (sdp) => proxy.rewriteAnswer(sdp),
     });
-    await pub.connect();
+    await pub.connect(LOADED_MS);
   });
 
   after(async () => {
@@ -59,8 +61,12 @@ describe('packet loss and reordering on the media path (UDP relay, 5 % loss, 5 %
     // Frames replaced by a newer one while inference was busy (latest frame wins) are CPU
     // contention — other processes share these two cores — not loss: left out of the ratio.
     const supersededBefore = await metric(server, /^maskstream_frames_dropped_total\{reason="superseded"\} (\S+)$/m);
+    const dropsBefore = await dropCounts(server.url);
+    const masksBefore = pub.masksReceived;
     await pub.run(10 * FPS);
-    await new Promise((r) => setTimeout(r, 1000));
+    // Until every frame is a mask or a counted drop (lost ones too: incomplete, waiting for a
+    // keyframe), however long a busy machine takes, rather than for a fixed second.
+    await awaitAccounted(server.url, dropsBefore, pub.framesSent - first, () => pub.masksReceived - masksBefore);
     let masked = 0;
     for (let i = first; i < pub.framesSent; i++) if (pub.maskAt.has(i)) masked++;
     const sent = pub.framesSent - first;

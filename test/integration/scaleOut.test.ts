@@ -23,7 +23,8 @@ import { parse } from '@platformatic/promotel';
 import { startServer, type RunningServer } from '../../src/main.js';
 import { WeriftPublisher } from '../../src/testing/weriftPublisher.js';
 import { generateClip } from '../../src/testing/synthClip.js';
-import { deadOffer, SignalClient, waitFor } from '../helpers/signalClient.js';
+import { deadOffer, SignalClient } from '../helpers/signalClient.js';
+import { LOADED_MS, waitFor } from '../helpers/waitFor.js';
 import type { I420Picture } from '../../src/decode/types.js';
 
 const FPS = 15;
@@ -219,7 +220,7 @@ const median = (xs: number[]) => {
 };
 
 describe('scale-out rehearsal: two instances, sessions spread, per-pod load', function () {
-  this.timeout(240_000);
+  this.timeout(300_000);
   const ingress = new PrefixIngress();
   const pods: Pod[] = [];
   const placements: Placement[] = [];
@@ -276,7 +277,7 @@ describe('scale-out rehearsal: two instances, sessions spread, per-pod load', fu
     expect(wrongPod.status, 'DELETE of an A session at B').to.equal(404);
     expect(A.server.registry.size).to.equal(2);
 
-    const ok = await waitFor(() => placements.every((p) => p.pub.masksReceived >= MIN_MASKS), 60_000);
+    const ok = await waitFor(() => placements.every((p) => p.pub.masksReceived >= MIN_MASKS), LOADED_MS);
     console.log(`      masks so far: ${placements.map((p) => `${p.pod.name}/${p.signaling} ${p.pub.masksReceived} (${p.pub.framesSent} sent)`).join(', ')}`);
     expect(ok, `every publisher got ≥ ${MIN_MASKS} masks`).to.equal(true);
     for (const p of placements) {
@@ -288,8 +289,8 @@ describe('scale-out rehearsal: two instances, sessions spread, per-pod load', fu
 
   it('each pod\'s /metrics and /readyz reflect its own sessions: A 2/2 (load 1, not ready), B 1/2 (load ≥ ½, < A, ready)', async () => {
     // The load gauges are sampled once a second: scrape until they show the sessions (or time out and fail below).
-    const a = await scrapeUntil(A.server.url, (s) => s.get('maskstream_sessions_active') === 2 && s.get('maskstream_load_ratio') >= 1, 15_000);
-    const b = await scrapeUntil(B.server.url, (s) => s.get('maskstream_sessions_active') === 1 && s.get('maskstream_load_ratio') >= 0.5, 15_000);
+    const a = await scrapeUntil(A.server.url, (s) => s.get('maskstream_sessions_active') === 2 && s.get('maskstream_load_ratio') >= 1, LOADED_MS);
+    const b = await scrapeUntil(B.server.url, (s) => s.get('maskstream_sessions_active') === 1 && s.get('maskstream_load_ratio') >= 0.5, LOADED_MS);
     for (const [pod, s] of [[A, a], [B, b]] as const) {
       console.log(`      pod ${pod.name}: sessions ${s.get('maskstream_sessions_active')}/${s.get('maskstream_sessions_limit')}, load ratio ${s.get('maskstream_load_ratio').toFixed(3)}, utilization ${s.get('maskstream_inference_utilization_ratio').toFixed(3)}, started ws ${s.get('maskstream_sessions_started_total', { signaling: 'ws' })} whip ${s.get('maskstream_sessions_started_total', { signaling: 'whip' })}, frames processed ${s.get('maskstream_frames_processed_total')}, subscribers ${s.get('maskstream_mask_subscribers')}`);
     }
@@ -330,7 +331,7 @@ describe('scale-out rehearsal: two instances, sessions spread, per-pod load', fu
     const whipBody = await whip.text();
     const sc = await SignalClient.open(A.publicUrl);
     sc.send({ type: 'offer', sdp: offer });
-    const wsAnswer = await sc.next((m) => m.type === 'error' || m.type === 'answer', 15_000);
+    const wsAnswer = await sc.next((m) => m.type === 'error' || m.type === 'answer', LOADED_MS);
     sc.close();
     console.log(`      full pod A: WHIP ${whip.status} Retry-After ${whip.headers.get('retry-after')} (${whipBody.trim()}); WS ${JSON.stringify(wsAnswer)}`);
     expect(whip.status, 'WHIP POST at A').to.equal(503);
@@ -348,11 +349,11 @@ describe('scale-out rehearsal: two instances, sessions spread, per-pod load', fu
     expect(p.pod.name).to.equal('B');
     expect(B.server.registry.get(p.pub.sessionId!)).to.not.equal(undefined);
     expect([A.server.registry.size, B.server.registry.size], 'sessions A, B').to.deep.equal([2, 2]);
-    expect(await waitFor(() => p.pub.masksReceived >= MIN_MASKS, 60_000), `4th publisher got ≥ ${MIN_MASKS} masks (got ${p.pub.masksReceived})`).to.equal(true);
+    expect(await waitFor(() => p.pub.masksReceived >= MIN_MASKS, LOADED_MS), `4th publisher got ≥ ${MIN_MASKS} masks (got ${p.pub.masksReceived})`).to.equal(true);
     expect(p.pub.errors).to.deep.equal([]);
 
     const a = await scrape(A.server.url);
-    const b = await scrapeUntil(B.server.url, (s) => s.get('maskstream_sessions_active') === 2 && s.get('maskstream_load_ratio') >= 1, 15_000);
+    const b = await scrapeUntil(B.server.url, (s) => s.get('maskstream_sessions_active') === 2 && s.get('maskstream_load_ratio') >= 1, LOADED_MS);
     console.log(`      after the retry: A sessions ${a.get('maskstream_sessions_active')} load ${a.get('maskstream_load_ratio').toFixed(3)} refused(server_full) ${a.get('maskstream_sessions_refused_total', { reason: 'server_full' })}; B sessions ${b.get('maskstream_sessions_active')} load ${b.get('maskstream_load_ratio').toFixed(3)} refused(server_full) ${orZero(b.get('maskstream_sessions_refused_total', { reason: 'server_full' }))}`);
     expect(a.get('maskstream_sessions_refused_total', { reason: 'server_full' }), 'A refusals: WHIP probe, WS probe, the balancer\'s first try').to.equal(3);
     expect(orZero(b.get('maskstream_sessions_refused_total', { reason: 'server_full' })), 'B refused nothing').to.equal(0);
@@ -372,12 +373,12 @@ describe('scale-out rehearsal: two instances, sessions spread, per-pod load', fu
       if (p.signaling === 'whip') expect(p.pub.whip!.deleteStatus, `DELETE via Location reached ${p.pod.name}`).to.equal(200);
     }
     console.log(`      masks received: ${placements.map((p) => `${p.pod.name}/${p.signaling} ${p.pub.masksReceived}/${p.pub.framesSent} (e2e median ${median(p.pub.masks.map((m) => m.e2eMs)).toFixed(0)} ms)`).join(', ')}`);
-    expect(await waitFor(() => A.server.registry.size === 0 && B.server.registry.size === 0, 20_000), 'registries empty').to.equal(true);
+    expect(await waitFor(() => A.server.registry.size === 0 && B.server.registry.size === 0, LOADED_MS), 'registries empty').to.equal(true);
 
     const t0 = Date.now();
     // Sessions part gone: the next sample sets load = utilization (of the last 10 s).
     const sessionsGone = (s: Scrape) => s.get('maskstream_sessions_active') === 0 && Math.abs(s.get('maskstream_load_ratio') - s.get('maskstream_inference_utilization_ratio')) < 1e-9;
-    const [a1, b1] = await Promise.all([scrapeUntil(A.server.url, sessionsGone, 15_000), scrapeUntil(B.server.url, sessionsGone, 15_000)]);
+    const [a1, b1] = await Promise.all([scrapeUntil(A.server.url, sessionsGone, LOADED_MS), scrapeUntil(B.server.url, sessionsGone, LOADED_MS)]);
     console.log(`      just after: A load ${a1.get('maskstream_load_ratio').toFixed(3)} (utilization ${a1.get('maskstream_inference_utilization_ratio').toFixed(3)}), B load ${b1.get('maskstream_load_ratio').toFixed(3)} (utilization ${b1.get('maskstream_inference_utilization_ratio').toFixed(3)}) after ${Date.now() - t0} ms`);
     for (const [pod, s] of [[A, a1], [B, b1]] as const) {
       expect(s.get('maskstream_sessions_active'), `${pod.name} sessions_active`).to.equal(0);

@@ -9,7 +9,8 @@ import WebSocket from 'ws';
 import { startServer, type RunningServer } from '../../src/main.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { mintToken } from '../../src/signaling/auth.js';
-import { deadOffer, metricValue, SignalClient, upgradeStatus, waitFor } from '../helpers/signalClient.js';
+import { deadOffer, metricValue, SignalClient, upgradeStatus } from '../helpers/signalClient.js';
+import { LOADED_MS, waitFor } from '../helpers/waitFor.js';
 
 const STATIC = 'static-token-0123456789abcdef';
 const SECRET = 'hmac-secret-for-tests-0123456789-abcdefghij';
@@ -23,7 +24,7 @@ function subscribe(url: string, id: string, opts: { token?: string; query?: stri
 }
 
 describe('security: tokens, scopes, origin, per-IP limits, logs', function () {
-  this.timeout(120_000);
+  this.timeout(300_000);
   const logs: string[] = [];
   let server: RunningServer;
   let offer: string;
@@ -51,7 +52,7 @@ describe('security: tokens, scopes, origin, per-IP limits, logs', function () {
   afterEach(async () => {
     for (const c of clients.splice(0)) c.close();
     server.registry.closeAll('shutdown');
-    await waitFor(() => server.registry.size === 0, 5000);
+    await waitFor(() => server.registry.size === 0, LOADED_MS);
   });
   after(async () => {
     await server?.close();
@@ -146,7 +147,7 @@ describe('security: tokens, scopes, origin, per-IP limits, logs', function () {
 });
 
 describe('security: per-IP session limits', function () {
-  this.timeout(60_000);
+  this.timeout(300_000);
   let server: RunningServer;
   let offer: string;
   const clients: SignalClient[] = [];
@@ -179,7 +180,7 @@ describe('security: per-IP session limits', function () {
     expect(Number(whip.headers.get('retry-after'))).to.be.at.least(1);
     expect(await whip.text()).to.match(/per-address limit/);
     a.c.send({ type: 'bye' });
-    await waitFor(() => server.registry.size === 1, 5000);
+    await waitFor(() => server.registry.size === 1, LOADED_MS);
     expect((await offerFrom('203.0.113.1')).m.type, 'slot freed by bye').to.equal('answer');
     expect((await offerFrom('198.51.100.7')).m.type, 'another address is not affected').to.equal('answer');
   });
@@ -194,7 +195,7 @@ describe('security: per-IP session limits', function () {
         refused = r.m;
         break;
       }
-      await waitFor(() => r.c.closed !== undefined, 5000);
+      await waitFor(() => r.c.closed !== undefined, LOADED_MS);
     }
     expect(refused).to.deep.include({ type: 'error', code: 'rate_limited' });
     expect((refused as { message: string }).message).to.match(/a minute/);

@@ -12,14 +12,22 @@ import { startServer, type RunningServer } from '../../src/main.js';
 import { generateClip } from '../../src/testing/synthClip.js';
 import { FaultPublisher } from '../../src/reliability/faultPublisher.js';
 import { MAX_PROTOCOL_ERRORS, MAX_SIGNAL_FRAME_BYTES, MAX_SIGNAL_MESSAGE_BYTES } from '../../src/signaling/protocol.js';
-import { deadOffer, metricValue, SignalClient, waitFor } from '../helpers/signalClient.js';
+import { deadOffer, metricValue, SignalClient } from '../helpers/signalClient.js';
+import { LOADED_MS, waitFor } from '../helpers/waitFor.js';
+import { dropCounts, dropsSince, LOAD_DROP_REASONS, type DropCounts } from '../helpers/frameAccounting.js';
 
 const CANDIDATE = 'candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host';
+/**
+ * The server's connectTimeoutMs, which also bounds how long a socket may stay without an offer.
+ * Not shorter: the live publisher's own ICE + DTLS must fit in it on a busy machine.
+ */
+const CONNECT_TIMEOUT_MS = 5000;
 
 describe('signaling abuse: specific errors, the right sockets closed, other sessions unaffected', function () {
-  this.timeout(180_000);
+  this.timeout(300_000);
   let server: RunningServer;
   let live: FaultPublisher;
+  let dropsBefore: DropCounts;
   let liveRun: Promise<void>;
   let offer: string;
   const clients: SignalClient[] = [];
@@ -33,16 +41,17 @@ describe('signaling abuse: specific errors, the right sockets closed, other sess
     const s = c ?? (await open());
     const from = s.messages.length;
     s.send(m);
-    return { s, e: (await s.next((x) => x.type === 'error', 10_000, from)) as { type: 'error'; code: string; message: string } };
+    return { s, e: (await s.next((x) => x.type === 'error', LOADED_MS, from)) as { type: 'error'; code: string; message: string } };
   };
 
   before(async () => {
     offer = await deadOffer();
     const clip = await generateClip({ frames: 60, width: 320, height: 240, fps: 30, speedPxPerFrame: 3, seed: 21 });
-    server = await startServer({ port: 0, host: '127.0.0.1', logLevel: 'error', maxSessions: 10, connectTimeoutMs: 1500, ipMaxSessions: 0, ipSessionsPerMinute: 0, admissionMaxLoad: 0 });
+    server = await startServer({ port: 0, host: '127.0.0.1', logLevel: 'error', maxSessions: 10, connectTimeoutMs: CONNECT_TIMEOUT_MS, ipMaxSessions: 0, ipSessionsPerMinute: 0, admissionMaxLoad: 0 });
+    dropsBefore = await dropCounts(server.url);
     live = new FaultPublisher({ url: server.url, codec: 'vp8', frames: clip.frames, fps: 30 });
-    await live.connect();
-    liveRun = live.run(30 * 60); // runs through every case below; stopped by close()
+    await live.connect(LOADED_MS);
+    liveRun = live.run(30 * 3600); // runs through every case below, however long they take; stopped by close()
   });
   after(async () => {
     for (const c of clients) c.close();
@@ -118,7 +127,7 @@ describe('signaling abuse: specific errors, the right sockets closed, other sess
     const e = (await b.next((m) => m.type === 'error' && m.code === 'too_many_candidates')) as { message: string };
     expect(e.message).to.match(/more than 64/);
     expect((await b.whenClosed()).code).to.equal(1008);
-    expect(await waitFor(() => server.registry.size === 1, 5000), 'its session ended with the socket').to.equal(true);
+    expect(await waitFor(() => server.registry.size === 1, LOADED_MS), 'its session ended with the socket').to.equal(true);
   });
 
   it('out of order: candidate before offer, a second offer → bad_state; no offer within the connect timeout → timeout and closed', async () => {
@@ -129,9 +138,9 @@ describe('signaling abuse: specific errors, the right sockets closed, other sess
     expect((await errorFor({ type: 'offer', sdp: offer }, s)).e.code).to.equal('bad_state');
     s.send({ type: 'bye' });
     const idle = await open();
-    const e = (await idle.next((m) => m.type === 'error', 5000)) as { code: string; message: string };
+    const e = (await idle.next((m) => m.type === 'error', CONNECT_TIMEOUT_MS + LOADED_MS)) as { code: string; message: string };
     expect(e.code).to.equal('timeout');
-    expect(e.message).to.match(/no offer within 1500 ms/);
+    expect(e.message).to.match(new RegExp(`no offer within ${CONNECT_TIMEOUT_MS} ms`));
     expect((await idle.whenClosed()).code).to.equal(1008);
   });
 
@@ -163,11 +172,13 @@ describe('signaling abuse: specific errors, the right sockets closed, other sess
   });
 
   it('the live session kept producing masks throughout, and every error was counted', async () => {
-    const sent = live.framesSent;
+    // Still producing: ten more masks come (counted, however long a busy machine takes).
     const masks = live.masksReceived;
-    await new Promise((r) => setTimeout(r, 1500));
-    expect(live.masksReceived - masks, 'masks in the last 1.5 s').to.be.greaterThan(10);
-    expect(live.masksReceived / sent, `masks for ${live.masksReceived}/${sent} frames`).to.be.at.least(0.7);
+    expect(await waitFor(() => live.masksReceived >= masks + 10, LOADED_MS), `masks after all the abuse (${live.masksReceived - masks} new)`).to.equal(true);
+    // Every frame it sent so far is a mask or a drop a live stream has anyway (superseded):
+    // nothing of the abuse cost it a frame. (Its frames are the only media on this server.)
+    const drops = dropsSince(dropsBefore, await dropCounts(server.url));
+    for (const reason of Object.keys(drops)) expect(LOAD_DROP_REASONS, `drop reason ${reason} (${JSON.stringify(drops)})`).to.include(reason);
     expect(live.byeReason).to.equal(undefined);
     expect(live.errors).to.deep.equal([]);
     for (const code of ['bad_json', 'bad_message', 'too_large', 'unsupported_offer', 'too_many_candidates', 'bad_state', 'timeout']) {

@@ -8,11 +8,8 @@ import { startServer, type RunningServer } from '../../src/main.js';
 import { InferencePool } from '../../src/inference/inferencePool.js';
 import { WeriftPublisher } from '../../src/testing/weriftPublisher.js';
 import { generateClip } from '../../src/testing/synthClip.js';
+import { LOADED_MS, waitFor } from '../helpers/waitFor.js';
 
-async function waitFor(cond: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-}
 
 function metric(text: string, name: string): number {
   const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
@@ -20,7 +17,7 @@ function metric(text: string, name: string): number {
 }
 
 describe('inference worker crash during a live session', function () {
-  this.timeout(120_000);
+  this.timeout(300_000);
   let server: RunningServer;
   let pub: WeriftPublisher | undefined;
 
@@ -35,9 +32,9 @@ describe('inference worker crash during a live session', function () {
   it('replaces the worker, counts the reset and the lost frames, and the masks continue', async () => {
     const clip = await generateClip({ frames: 60, width: 320, height: 240, fps: 30, speedPxPerFrame: 3, seed: 11 });
     pub = new WeriftPublisher({ url: server.url, codec: 'vp8', frames: clip.frames, fps: 30, totalFrames: 30 * 60 });
-    await pub.connect();
+    await pub.connect(LOADED_MS);
     const running = pub.run();
-    await waitFor(() => pub!.masks.length >= 20, 30_000);
+    await waitFor(() => pub!.masks.length >= 20, LOADED_MS);
     expect(pub.masks.length).to.be.at.least(20);
 
     const pool = server.inference as InferencePool;
@@ -46,7 +43,7 @@ describe('inference worker crash during a live session', function () {
     pool.crashForTesting(0);
     await restarted;
     const atRestart = pub.masks.length;
-    await waitFor(() => pub!.masks.length >= atRestart + 20, 30_000);
+    await waitFor(() => pub!.masks.length >= atRestart + 20, LOADED_MS);
     expect(pub.masks.length, 'masks after the replacement started').to.be.at.least(atRestart + 20);
 
     const text = await (await fetch(server.url + '/metrics')).text();

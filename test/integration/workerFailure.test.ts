@@ -11,10 +11,11 @@ import { startServer, type RunningServer } from '../../src/main.js';
 import { projectRoot } from '../../src/paths.js';
 import { generateClip } from '../../src/testing/synthClip.js';
 import { FaultPublisher } from '../../src/reliability/faultPublisher.js';
-import { metricValue, waitFor } from '../helpers/signalClient.js';
+import { metricValue } from '../helpers/signalClient.js';
+import { LOADED_MS, waitFor } from '../helpers/waitFor.js';
 
 describe('inference worker failure and model load failure', function () {
-  this.timeout(180_000);
+  this.timeout(300_000);
   let server: RunningServer;
 
   before(async () => {
@@ -29,10 +30,10 @@ describe('inference worker failure and model load failure', function () {
     expect(crash, 'the inference service can be crashed for tests').to.be.a('function');
     const clip = await generateClip({ frames: 30, width: 320, height: 240, fps: 30, speedPxPerFrame: 3, seed: 8 });
     const pubs = [0, 1].map(() => new FaultPublisher({ url: server.url, codec: 'vp8', frames: clip.frames, fps: 30 }));
-    for (const p of pubs) await p.connect();
-    const runs = pubs.map((p) => p.run(30 * 90)); // stopped by close()
+    for (const p of pubs) await p.connect(LOADED_MS);
+    const runs = pubs.map((p) => p.run(30 * 3600)); // stopped by close()
     try {
-      await waitFor(() => pubs.every((p) => p.masksReceived > 20), 10_000);
+      await waitFor(() => pubs.every((p) => p.masksReceived > 20), LOADED_MS);
       const crashes = 3;
       const gapsMs: number[] = [];
       for (let i = 0; i < crashes; i++) {
@@ -40,9 +41,9 @@ describe('inference worker failure and model load failure', function () {
         const t0 = Date.now();
         crash!();
         // Masks again from both sessions after the worker came back.
-        await waitFor(() => pubs.every((p, k) => p.masksReceived > before[k]! + 1), 20_000);
+        await waitFor(() => pubs.every((p, k) => p.masksReceived > before[k]! + 1), LOADED_MS);
         gapsMs.push(Date.now() - t0);
-        expect(await waitFor(() => pubs.every((p, k) => p.masksReceived > before[k]! + 15), 20_000), `masks after crash ${i + 1}`).to.equal(true);
+        expect(await waitFor(() => pubs.every((p, k) => p.masksReceived > before[k]! + 15), LOADED_MS), `masks after crash ${i + 1}`).to.equal(true);
       }
       const restarts = await metricValue(server.url, 'maskstream_inference_worker_restarts_total');
       const errors = await metricValue(server.url, 'maskstream_frames_dropped_total', 'reason="inference_error"');
@@ -55,7 +56,7 @@ describe('inference worker failure and model load failure', function () {
       await Promise.all(runs);
     }
     // Accounting: every frame received is processed or dropped for a reason (inference_error included).
-    await waitFor(() => server.registry.size === 0, 5000);
+    await waitFor(() => server.registry.size === 0, LOADED_MS);
     const text = await (await fetch(server.url + '/metrics')).text();
     const received = Number(/^maskstream_frames_received_total (\S+)$/m.exec(text)![1]);
     const processed = Number(/^maskstream_frames_processed_total (\S+)$/m.exec(text)![1]);

@@ -21,6 +21,19 @@ describe('config', () => {
     expect(c.maxSessions).to.equal(2);
   });
 
+  it('reads PORT (what platforms set) when MASKSTREAM_PORT is unset; MASKSTREAM_PORT, then --port, win', () => {
+    expect(loadConfig({ env: { PORT: '5000' } }).port).to.equal(5000);
+    expect(loadConfig({ env: { PORT: '5000', MASKSTREAM_PORT: '6000' } }).port).to.equal(6000);
+    expect(loadConfig({ env: { MASKSTREAM_PORT: '6000', PORT: '5000' } }).port, 'whatever the order of the variables').to.equal(6000);
+    expect(loadConfig({ env: { PORT: '5000' }, argv: ['--port', '7000'] }).port).to.equal(7000);
+    expect(loadConfig({ env: {} }).port).to.equal(DEFAULTS.port);
+    // Validated like MASKSTREAM_PORT, and named in the message.
+    expect(() => loadConfig({ env: { PORT: 'http' } })).to.throw(ConfigError, /^PORT: must be an integer in \[0, 65535\]/);
+    // A bad PORT does not matter when MASKSTREAM_PORT is set (it is not read).
+    expect(loadConfig({ env: { PORT: 'http', MASKSTREAM_PORT: '6000' } }).port).to.equal(6000);
+    expect(describeConfig().find((r) => r.key === 'port')).to.include({ env: 'MASKSTREAM_PORT', alias: 'PORT' });
+  });
+
   it('rejects bad values, unknown variables and flags with a message naming them', () => {
     const bad: [Parameters<typeof loadConfig>[0], RegExp][] = [
       [{ env: { MASKSTREAM_PORT: 'http' } }, /MASKSTREAM_PORT: must be an integer/],
@@ -41,6 +54,7 @@ describe('config', () => {
     for (const r of rows) {
       expect(r.env).to.match(/^MASKSTREAM_[A-Z_]+$/);
       expect(r.flag).to.match(/^--[a-z-]+$/);
+      expect(r.help, `${r.flag} has a description`).to.match(/^\S.{15,}/);
     }
   });
 });

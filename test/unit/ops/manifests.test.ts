@@ -92,9 +92,13 @@ function schemaErrors(model: ModelClass, obj: Obj): string[] {
     proxies.set(v, p);
     return p;
   };
+  // The document as an instance of the model (own keys unchanged): some model packages
+  // (@kubernetes-models/base 4, under gateway-api 0.5) find the schema through the prototype and
+  // validate nothing on a plain object.
+  const doc = Object.assign(Object.create(model.prototype) as Obj, obj);
   const errors: string[] = [];
   try {
-    model.prototype.validate.call(wrap(obj));
+    model.prototype.validate.call(wrap(doc));
   } catch (e) {
     errors.push((e as Error).message);
   }
@@ -107,7 +111,7 @@ function schemaErrors(model: ModelClass, obj: Obj): string[] {
       else unknown(x, `${at}/${k}`);
     }
   };
-  unknown(obj, '');
+  unknown(doc, '');
   return errors;
 }
 
@@ -258,6 +262,13 @@ describe('k8s manifests, alert rules, dashboard and autoscaler (offline)', () =>
     const gw = structuredClone(one('Gateway'));
     delete gw.spec.listeners[0].port;
     expect(schemaErrors(Gateway, gw).join('\n')).to.match(/data\/spec\/listeners\/0 must have required property '?port'?/);
+    const gwTypo = structuredClone(one('Gateway'));
+    gwTypo.spec.listeners[0].prot = gwTypo.spec.listeners[0].protocol;
+    expect(schemaErrors(Gateway, gwTypo)).to.deep.equal(['data/spec/listeners/0/prot is not a field of the schema']);
+    // Every schema judges: a document of each kind with a wrong-typed metadata fails.
+    for (const model of SCHEMAS.values()) {
+      expect(schemaErrors(model, { apiVersion: model.apiVersion, kind: model.kind, metadata: 'x' }), `${model.apiVersion} ${model.kind}`).to.not.deep.equal([]);
+    }
   });
 
   it('lists only existing files in each kustomization', () => {
