@@ -13,7 +13,7 @@ import type { Effect } from './params.js';
 import type { PlayoutPick } from './playout.js';
 import type { ReceivedMask } from './maskReceiver.js';
 import { drawBackground } from './background.js';
-import { composeMask } from '../src/egress/maskCompose.js';
+import { composeMask } from '../src/shared/maskCompose.js';
 
 /** Tint of the mask in the `mask` effect, "show mask" (RGB; alpha comes from the mask). */
 const TINT: readonly [number, number, number] = [40, 220, 140];

@@ -4,7 +4,7 @@
  * elements tagged data-hud="<key>" so tests can read single values.
  */
 
-import type { MaskTimings } from '../src/egress/maskCodec.js';
+import type { MaskTimings } from '../src/shared/maskCodec.js';
 
 export interface HudSnapshot {
   readonly state: string;

@@ -3,7 +3,7 @@
  * composited with the frame each mask was computed from, at the camera's frame rate.
  */
 
-import type { MaskTimings } from '../src/egress/maskCodec.js';
+import type { MaskTimings } from '../src/shared/maskCodec.js';
 import { CameraError, openCamera, type Camera } from './capture.js';
 import { Compositor } from './compositor.js';
 import { FrameMatcher } from './frameMatcher.js';

@@ -3,8 +3,8 @@
  * frame and acknowledges each with its end-to-end latency.
  */
 
-import { decodeMask, type MaskMessage } from '../src/egress/maskCodec.js';
-import type { AckMessage } from '../src/signaling/protocol.js';
+import { decodeMask, type MaskMessage } from '../src/shared/maskCodec.js';
+import type { AckMessage } from '../src/shared/protocol.js';
 import type { FrameMatcher } from './frameMatcher.js';
 import type { LocalFrame } from './localFrames.js';
 

@@ -4,7 +4,7 @@
  * the server's candidates come inside its answer).
  */
 
-import { MASKS_CHANNEL_LABEL, type ServerMessage } from '../src/signaling/protocol.js';
+import { MASKS_CHANNEL_LABEL, type ServerMessage } from '../src/shared/protocol.js';
 import { SignalingClient } from './signaling.js';
 import { attachSenderTap, chooseTapMode, tapPeerConfig, type SenderTap } from './senderTap.js';
 import type { EncodedObservation } from './timestampMapper.js';

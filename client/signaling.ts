@@ -1,6 +1,6 @@
-/** WebSocket signaling client (protocol: src/signaling/protocol.ts). */
+/** WebSocket signaling client (protocol: src/shared/protocol.ts). */
 
-import { parseServerMessage, type ClientMessage, type ServerMessage } from '../src/signaling/protocol.js';
+import { parseServerMessage, type ClientMessage, type ServerMessage } from '../src/shared/protocol.js';
 
 /** ws(s)://<this host>/signal — wss when the page itself is https. */
 export function signalUrl(loc: Location = location): string {

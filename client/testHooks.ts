@@ -3,7 +3,7 @@
  * errors (uncaught exceptions, unhandled rejections and errors the client reports itself).
  */
 
-import type { MaskTimings } from '../src/egress/maskCodec.js';
+import type { MaskTimings } from '../src/shared/maskCodec.js';
 
 export interface MaskstreamHooks {
   state: string;

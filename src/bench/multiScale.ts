@@ -8,7 +8,7 @@
  */
 import type { I420Picture } from '../decode/types.js';
 import { i420ToRgb } from '../decode/yuvToRgb.js';
-import { resizeMaskBilinear } from '../decode/resizeMask.js';
+import { resizeMaskBilinear } from '../shared/maskResize.js';
 import { cropI420 } from '../roi/crop.js';
 import type { SegmentationEngine } from '../inference/engine.js';
 

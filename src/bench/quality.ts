@@ -28,7 +28,7 @@ import { BACKENDS, type BackendName, type ModelName, type SegmentResult, type Te
 import type { TemporalStage } from '../temporal/temporalStage.js';
 import { OfflineSegmenter } from '../cli/segment.js';
 import { openY4m } from '../io/y4m.js';
-import { areaDownsample, resizeMaskBilinear } from '../decode/resizeMask.js';
+import { areaDownsample, resizeMaskBilinear } from '../shared/maskResize.js';
 import { buildClip, sourcesAvailable } from '../quality/clips/build.js';
 import { evalClipDefinitions } from '../quality/clips/catalog.js';
 import type { QualityClip } from '../quality/clips/types.js';
@@ -37,7 +37,7 @@ import { multiAcceptance, multiPerClip, multiPerPerson, multiSummary } from './q
 import { projectRoot } from '../paths.js';
 import { segmentTwoScales } from './multiScale.js';
 import { compareFootage } from './realFootage.js';
-import { encodeMask } from '../egress/maskCodec.js';
+import { encodeMask } from '../shared/maskCodec.js';
 import { TruthMemoryStage, type BoundKind } from './bounds.js';
 import { fmt, percentile } from './stats.js';
 

@@ -14,7 +14,7 @@ import type { RoiOptions } from '../roi/roiTracker.js';
 import type { I420Picture } from '../decode/types.js';
 import { SegmentationEngine } from '../inference/engine.js';
 import { TEMPORAL_MODES, type BackendName, type EngineInfo, type ModelName, type SegmentResult, type TemporalConfig, type TemporalMode } from '../inference/types.js';
-import { composeMask } from '../egress/maskCompose.js';
+import { composeMask } from '../shared/maskCompose.js';
 import { openY4m, Y4mFormatError } from '../io/y4m.js';
 import { writeGrayPng } from '../io/png.js';
 import { formatHelp, parseFlags, positiveIntFlag, UsageError, type FlagSpec } from './flags.js';

@@ -21,7 +21,7 @@ import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { SessionRegistry } from '../session/sessionRegistry.js';
-import { MAX_ACK_BYTES } from '../signaling/protocol.js';
+import { MAX_ACK_BYTES } from '../shared/protocol.js';
 import { SubscriberLimitError, type SubscriberPort } from './maskFanout.js';
 
 /** `/sessions/{id}/masks` → id, else undefined. Ids are UUIDs (Session.id). */

@@ -11,6 +11,7 @@
  *
  * Close cascade (runs once): timers → waiting frames answered `closed` → every member closed.
  */
+import { Emitter } from '../shared/events.js';
 import { performance } from 'node:perf_hooks';
 import os from 'node:os';
 import type { EngineMemory } from './engine.js';
@@ -56,8 +57,7 @@ interface PendingFrame {
 export class InferencePool {
   private readonly scheduler: FrameScheduler<PendingFrame>;
   private readonly timers: (NodeJS.Timeout | undefined)[];
-  private readonly resetListeners: ((sessions: number) => void)[] = [];
-  private readonly crashListeners: ((e: WorkerCrashedError, worker: number) => void)[] = [];
+  private readonly events = new Emitter<{ sessionsReset: [number]; crash: [WorkerCrashedError, number] }>();
   private readonly now: () => number;
   private sessionResets = 0;
   private closing: Promise<void> | undefined;
@@ -145,12 +145,12 @@ export class InferencePool {
 
   /** A worker died; its in-flight frames were failed. */
   onCrash(cb: (e: WorkerCrashedError, worker: number) => void): void {
-    this.crashListeners.push(cb);
+    this.events.on('crash', cb);
   }
 
   /** Sessions lost their temporal state in a crash (called with how many). */
   onSessionsReset(cb: (sessions: number) => void): void {
-    this.resetListeners.push(cb);
+    this.events.on('sessionsReset', cb);
   }
 
   /**
@@ -249,10 +249,11 @@ export class InferencePool {
 
   private handleCrash(w: number, e: WorkerCrashedError): void {
     const lost = this.scheduler.sessionsOn(w).length;
-    for (const cb of this.crashListeners) cb(e, w);
+    // Listeners are isolated (Emitter): one that throws cannot skip the restart below.
+    this.events.emit('crash', e, w);
     if (lost > 0) {
       this.sessionResets += lost;
-      for (const cb of this.resetListeners) cb(lost);
+      this.events.emit('sessionsReset', lost);
     }
     this.restart(w);
   }

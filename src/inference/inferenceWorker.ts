@@ -6,6 +6,7 @@
  * re-opened lazily on their next frame, their temporal memory is lost (acceptable: the ring
  * refills within ringSize frames).
  */
+import { Emitter } from '../shared/events.js';
 import { Worker } from 'node:worker_threads';
 import type { EngineMemory } from './engine.js';
 import type { BatchSupport } from './backbone.js';
@@ -53,8 +54,7 @@ export class InferenceWorker {
   private starting: Promise<WorkerThread> | undefined;
   private lastCrash = '';
   private restartCount = 0;
-  private readonly restartListeners: ((e: RestartEvent) => void)[] = [];
-  private readonly crashListeners: ((e: WorkerCrashedError) => void)[] = [];
+  private readonly events = new Emitter<{ restart: [RestartEvent]; crash: [WorkerCrashedError] }>();
   private closing: Promise<void> | undefined;
 
   private constructor(
@@ -92,13 +92,13 @@ export class InferenceWorker {
   }
 
   /** Called after a replacement worker is ready (for the restarts metric). */
-  onRestart(cb: (e: RestartEvent) => void): void {
-    this.restartListeners.push(cb);
+  onRestart(cb: (e: RestartEvent) => void): () => void {
+    return this.events.on('restart', cb);
   }
 
   /** Called when a worker dies unexpectedly (for logs). */
-  onCrash(cb: (e: WorkerCrashedError) => void): void {
-    this.crashListeners.push(cb);
+  onCrash(cb: (e: WorkerCrashedError) => void): () => void {
+    return this.events.on('crash', cb);
   }
 
   /**
@@ -187,7 +187,7 @@ export class InferenceWorker {
     this.adopt(thread);
     this.restartCount++;
     const ev: RestartEvent = { restarts: this.restartCount, reason: this.lastCrash };
-    for (const cb of this.restartListeners) cb(ev);
+    this.events.emit('restart', ev);
     return thread;
   }
 
@@ -195,7 +195,7 @@ export class InferenceWorker {
     this.thread = t;
     t.onCrash = (e) => {
       this.lastCrash = e.message;
-      for (const cb of this.crashListeners) cb(e);
+      this.events.emit('crash', e);
     };
   }
 }

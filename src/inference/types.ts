@@ -33,7 +33,7 @@ export interface EngineInfo {
 
 /**
  * A crop's mask at the model's resolution over the crop (finer than the whole picture's grid),
- * drawn by the client over the whole-picture mask inside `box` (src/egress/maskCodec.ts, v2).
+ * drawn by the client over the whole-picture mask inside `box` (src/shared/maskCodec.ts, v2).
  */
 export interface MaskDetail {
   /** Where it goes in the picture, picture px. */

@@ -9,7 +9,7 @@
  * and autoscaler use is in it.
  */
 import client from 'prom-client';
-import { ERROR_CODES } from '../signaling/protocol.js';
+import { ERROR_CODES } from '../shared/protocol.js';
 
 /** Latency buckets, seconds: fine below 5 ms (per-stage costs), up to 1 s (queues, e2e). */
 export const LATENCY_BUCKETS = [

@@ -26,9 +26,6 @@ export class MetricsInputError extends Error {
   override readonly name = 'MetricsInputError';
 }
 
-/** Threshold of the binary label: value ≥ 128 is foreground. */
-export const FOREGROUND_THRESHOLD = 128;
-
 /** Boundary tolerance of F, px: round(0.008 × diagonal), as a share of the diagonal like DAVIS. */
 export function boundaryTolerancePx(width: number, height: number): number {
   return Math.round(0.008 * Math.hypot(width, height));

@@ -16,8 +16,8 @@ import {
 import { packetizeH264, packetizeVp8, RtpSequencer } from '../ingest/rtpPacketizer.js';
 import { ClipEncoder } from '../testing/encoder.js';
 import type { I420Picture } from '../decode/types.js';
-import { decodeMask } from '../egress/maskCodec.js';
-import { MASKS_CHANNEL_LABEL, type ServerMessage } from '../signaling/protocol.js';
+import { decodeMask } from '../shared/maskCodec.js';
+import { MASKS_CHANNEL_LABEL, type ServerMessage } from '../shared/protocol.js';
 import { openWsOffer, withTimeout } from '../testing/wsOffer.js';
 
 export interface FaultPublisherOptions {

@@ -36,8 +36,8 @@ import type { I420Picture } from '../decode/types.js';
 import type { EngineInfo, InferenceOutcome, InferencePort } from '../inference/types.js';
 import { packI420Picture } from '../inference/packedI420.js';
 import { MaskFanout, type SubscriberPort } from '../egress/maskFanout.js';
-import { encodeMask, stampEncodeMs, stampSendTime } from '../egress/maskCodec.js';
-import { MASKS_CHANNEL_LABEL, MAX_CLIENT_DC_MESSAGE_BYTES, parseAck, ProtocolError, type ByeReason } from '../signaling/protocol.js';
+import { encodeMask, stampEncodeMs, stampSendTime } from '../shared/maskCodec.js';
+import { MASKS_CHANNEL_LABEL, MAX_CLIENT_DC_MESSAGE_BYTES, parseAck, ProtocolError, type ByeReason } from '../shared/protocol.js';
 
 /** What a session needs from the inference side (defined with the inference types). */
 export type { InferencePort } from '../inference/types.js';

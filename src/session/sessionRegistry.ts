@@ -2,6 +2,7 @@
  * Owns all live sessions: admission (capacity, measured inference load, draining), lookup, and
  * closing them all at shutdown. Both signaling adapters (WebSocket, WHIP) create sessions here.
  */
+import { Emitter } from '../shared/events.js';
 import type { Metrics, SessionEndReason, SignalingKind } from '../observability/metrics.js';
 import { Session, type SessionDeps } from './session.js';
 import type { AdmissionVerdict, LoadEstimate } from './admission.js';
@@ -30,8 +31,8 @@ export type AdmissionCheck = (estimate: LoadEstimate) => AdmissionVerdict;
 
 export class SessionRegistry {
   private readonly sessions = new Map<string, Session>();
-  private readonly endListeners = new Map<string, (reason: SessionEndReason) => void>();
-  private readonly emptyWaiters: (() => void)[] = [];
+  /** ended: a session (id, why); empty: the last session ended. Listeners are isolated from each other's errors. */
+  private readonly events = new Emitter<{ ended: [string, SessionEndReason]; empty: [] }>();
   private drainingSince: number | undefined;
 
   /**
@@ -104,13 +105,15 @@ export class SessionRegistry {
       this.sessions.delete(session.id);
       this.metrics.sessionsActive.set(this.sessions.size);
       this.metrics.sessionsEnded.inc({ reason });
-      const l = this.endListeners.get(session.id);
-      this.endListeners.delete(session.id);
-      l?.(reason);
-      if (this.sessions.size === 0) for (const w of this.emptyWaiters.splice(0)) w();
+      this.events.emit('ended', session.id, reason);
+      if (this.sessions.size === 0) this.events.emit('empty');
     }, signaling);
     this.sessions.set(s.id, s);
-    this.endListeners.set(s.id, onEnd);
+    const off = this.events.on('ended', (id, reason) => {
+      if (id !== s.id) return;
+      off();
+      onEnd(reason);
+    });
     this.metrics.sessionsStarted.inc({ signaling });
     this.metrics.sessionsActive.set(this.sessions.size);
     return s;
@@ -126,7 +129,12 @@ export class SessionRegistry {
   /** Resolves once no session is open (at once if none is). */
   whenEmpty(): Promise<void> {
     if (this.sessions.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.emptyWaiters.push(resolve));
+    return new Promise((resolve) => {
+      const off = this.events.on('empty', () => {
+        off();
+        resolve();
+      });
+    });
   }
 
   closeAll(reason: SessionEndReason): void {

@@ -5,7 +5,7 @@
  * offerCheck.ts. whipEndpoint.ts is the HTTP adapter around them.
  */
 import { safeEqual } from './auth.js';
-import { MAX_CANDIDATE_CHARS, MAX_SDP_CHARS } from './protocol.js';
+import { MAX_CANDIDATE_CHARS, MAX_SDP_CHARS } from '../shared/protocol.js';
 
 export const SDP_TYPE = 'application/sdp';
 export const SDPFRAG_TYPE = 'application/trickle-ice-sdpfrag';

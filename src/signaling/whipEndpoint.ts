@@ -24,7 +24,7 @@ import type { Logger } from '../observability/logger.js';
 import { WHIP_CODES, WHIP_METHODS, type Metrics } from '../observability/metrics.js';
 import { ServerDrainingError, ServerFullError, type SessionRegistry } from '../session/sessionRegistry.js';
 import { UnsupportedOfferError, type Session } from '../session/session.js';
-import { RETRY_AFTER_DRAINING_S, RETRY_AFTER_FULL_S } from './protocol.js';
+import { RETRY_AFTER_DRAINING_S, RETRY_AFTER_FULL_S } from '../shared/protocol.js';
 import { AccessControl, wwwAuthenticate } from './access.js';
 import type { AuthResult } from './auth.js';
 import { checkOffer, MAX_SESSION_CANDIDATES } from './offerCheck.js';

@@ -31,7 +31,7 @@ import { checkOffer, MAX_SESSION_CANDIDATES } from './offerCheck.js';
 import {
   MAX_PROTOCOL_ERRORS, MAX_SIGNAL_FRAME_BYTES, MAX_SIGNAL_MESSAGE_BYTES, parseClientMessage, ProtocolError, RETRY_AFTER_DRAINING_S,
   RETRY_AFTER_FULL_S, type ErrorCode, type ServerMessage,
-} from './protocol.js';
+} from '../shared/protocol.js';
 
 export interface WsSignalingDeps {
   readonly registry: SessionRegistry;

@@ -24,8 +24,8 @@ import { packetizeH264, packetizeVp8, RtpSequencer } from '../ingest/rtpPacketiz
 import { ClipEncoder, type EncodedChunk } from './encoder.js';
 import { FfmpegVp8Encoder } from './ffmpegEncoder.js';
 import type { I420Picture } from '../decode/types.js';
-import { decodeMask, type MaskMessage } from '../egress/maskCodec.js';
-import { MASKS_CHANNEL_LABEL, type ServerMessage } from '../signaling/protocol.js';
+import { decodeMask, type MaskMessage } from '../shared/maskCodec.js';
+import { MASKS_CHANNEL_LABEL, type ServerMessage } from '../shared/protocol.js';
 import { openWsOffer, withTimeout } from './wsOffer.js';
 
 export interface PublisherOptions {

@@ -6,7 +6,7 @@
  * while the exchange is still under way.
  */
 import WebSocket from 'ws';
-import { parseServerMessage, type ServerMessage } from '../signaling/protocol.js';
+import { parseServerMessage, type ServerMessage } from '../shared/protocol.js';
 
 export interface WsOfferOptions {
   /** Server base URL (http[s]://host:port). */

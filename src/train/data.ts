@@ -12,7 +12,7 @@ import { projectRoot } from '../paths.js';
 import { GENERATOR_VERSION } from '../quality/clips/build.js';
 import type { Backbone } from '../inference/backbone.js';
 import { i420ToRgb } from '../decode/yuvToRgb.js';
-import { areaDownsample } from '../decode/resizeMask.js';
+import { areaDownsample } from '../shared/maskResize.js';
 import { RoiTracker, wholePicture, type RoiOptions } from '../roi/roiTracker.js';
 import { cropI420, mergePlanned, mergeScratch } from '../roi/crop.js';
 import { trainingClips } from '../quality/clips/catalog.js';

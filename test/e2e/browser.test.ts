@@ -14,8 +14,8 @@ import { promisify } from 'node:util';
 import { startServer } from '../../src/main.js';
 import { projectRoot } from '../../src/paths.js';
 import { createHash } from 'node:crypto';
-import { decodeMask } from '../../src/egress/maskCodec.js';
-import { composeMask } from '../../src/egress/maskCompose.js';
+import { decodeMask } from '../../src/shared/maskCodec.js';
+import { composeMask } from '../../src/shared/maskCompose.js';
 import { CHROMIUM_PATH, chromiumAvailable, launchChromium, type LaunchedChromium } from './chromium.js';
 import { LOADED_MS } from '../helpers/waitFor.js';
 

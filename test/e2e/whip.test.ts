@@ -17,7 +17,7 @@ import WebSocket from 'ws';
 import { startServer, type RunningServer } from '../../src/main.js';
 import { projectRoot } from '../../src/paths.js';
 import { writeClipY4m } from '../../src/testing/synthClip.js';
-import { decodeMask } from '../../src/egress/maskCodec.js';
+import { decodeMask } from '../../src/shared/maskCodec.js';
 import { CHROMIUM_PATH, chromiumAvailable, launchChromium, type LaunchedChromium } from './chromium.js';
 import { LOADED_MS, waitFor } from '../helpers/waitFor.js';
 

@@ -1,4 +1,4 @@
-import type { MaskMessage } from '../../src/egress/maskCodec.js';
+import type { MaskMessage } from '../../src/shared/maskCodec.js';
 import type { Box } from '../../src/testing/synthClip.js';
 
 /**

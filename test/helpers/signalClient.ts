@@ -5,7 +5,7 @@
  */
 import WebSocket from 'ws';
 import { RTCPeerConnection, RTCRtpCodecParameters, MediaStreamTrack } from 'werift';
-import type { ServerMessage } from '../../src/signaling/protocol.js';
+import type { ServerMessage } from '../../src/shared/protocol.js';
 import { LOADED_MS } from './waitFor.js';
 
 export class SignalClient {

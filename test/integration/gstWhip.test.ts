@@ -21,7 +21,7 @@ import WebSocket from 'ws';
 import { startServer, type RunningServer } from '../../src/main.js';
 import { projectRoot } from '../../src/paths.js';
 import { writeClipY4m, type Box } from '../../src/testing/synthClip.js';
-import { decodeMask, type MaskMessage } from '../../src/egress/maskCodec.js';
+import { decodeMask, type MaskMessage } from '../../src/shared/maskCodec.js';
 import { maskOverlap } from '../helpers/maskOverlap.js';
 
 const TOKEN = 'gst-test-token-0123456789abcdef';

@@ -11,7 +11,7 @@ import { expect } from 'chai';
 import { startServer, type RunningServer } from '../../src/main.js';
 import { generateClip } from '../../src/testing/synthClip.js';
 import { FaultPublisher } from '../../src/reliability/faultPublisher.js';
-import { MAX_PROTOCOL_ERRORS, MAX_SIGNAL_FRAME_BYTES, MAX_SIGNAL_MESSAGE_BYTES } from '../../src/signaling/protocol.js';
+import { MAX_PROTOCOL_ERRORS, MAX_SIGNAL_FRAME_BYTES, MAX_SIGNAL_MESSAGE_BYTES } from '../../src/shared/protocol.js';
 import { deadOffer, metricValue, SignalClient } from '../helpers/signalClient.js';
 import { LOADED_MS, waitFor } from '../helpers/waitFor.js';
 import { dropCounts, dropsSince, LOAD_DROP_REASONS, type DropCounts } from '../helpers/frameAccounting.js';

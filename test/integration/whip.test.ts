@@ -9,7 +9,7 @@ import { RTCPeerConnection, RTCRtpCodecParameters, MediaStreamTrack } from 'weri
 import { startServer, type RunningServer } from '../../src/main.js';
 import { WeriftPublisher } from '../../src/testing/weriftPublisher.js';
 import { generateClip } from '../../src/testing/synthClip.js';
-import { decodeMask } from '../../src/egress/maskCodec.js';
+import { decodeMask } from '../../src/shared/maskCodec.js';
 import type { I420Picture } from '../../src/decode/types.js';
 import { LOADED_MS, waitFor } from '../helpers/waitFor.js';
 import { awaitAccounted, dropCounts, LOAD_DROP_REASONS, total } from '../helpers/frameAccounting.js';

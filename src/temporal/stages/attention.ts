@@ -24,7 +24,7 @@ import { TensorAttention } from '../attention/tensorAttention.js';
 import type { AttentionParams } from '../attention/types.js';
 import { TemporalConfigError, type TemporalInput, type TemporalStage, type TemporalState } from '../temporalStage.js';
 import { asState } from './simple.js';
-import { fastClampedLogit, fastSigmoid } from './fastMath.js';
+import { LOGIT_CLAMP, clampLogit, fastClampedLogit, fastSigmoid } from './fastMath.js';
 import type { FusionHead, FusionInputs } from './fusionHead.js';
 
 export interface AttentionGeometryIn {
@@ -175,7 +175,7 @@ export class AttentionTemporal implements TemporalStage {
       return tf.tidy(() => {
         if (!x) return tf.sigmoid(input.logits).squeeze([2]) as tf.Tensor2D;
         if (this.opts.head) return this.opts.head.fuse(x);
-        return tf.sigmoid(tf.add(clampLogit(x.logits), tf.mul(logitOf(x.read), this.opts.memoryWeight))) as tf.Tensor2D;
+        return tf.sigmoid(tf.add(clampLogitTensor(x.logits), tf.mul(logitOf(x.read), this.opts.memoryWeight))) as tf.Tensor2D;
       });
     } finally {
       if (x) disposeFusionInputs(x);
@@ -234,7 +234,7 @@ export class AttentionTemporal implements TemporalStage {
         });
       }
       const g = this.opts.memoryWeight;
-      for (let i = 0; i < out.length; i++) out[i] = fastSigmoid(clamp8(logits[i]!) + g * fastClampedLogit(r.read[i]!));
+      for (let i = 0; i < out.length; i++) out[i] = fastSigmoid(clampLogit(logits[i]!) + g * fastClampedLogit(r.read[i]!));
       return out;
     } finally {
       if (luma) {
@@ -349,14 +349,7 @@ export function disposeFusionInputs(x: FusionInputs): void {
   tf.dispose([x.features, x.logits, x.read, x.confidence, x.motion, x.frameDiff]);
 }
 
-function clamp8(v: number): number {
-  return v > LOGIT_CLAMP ? LOGIT_CLAMP : v < -LOGIT_CLAMP ? -LOGIT_CLAMP : v;
-}
-
-/** Logits are clamped to ±8 (probability 0.0003…0.9997) wherever they are combined. */
-export const LOGIT_CLAMP = 8;
-
-export function clampLogit(l: tf.Tensor): tf.Tensor {
+export function clampLogitTensor(l: tf.Tensor): tf.Tensor {
   return tf.clipByValue(l, -LOGIT_CLAMP, LOGIT_CLAMP);
 }
 
@@ -364,6 +357,6 @@ export function clampLogit(l: tf.Tensor): tf.Tensor {
 export function logitOf(p: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const q = tf.clipByValue(p, 1e-4, 1 - 1e-4);
-    return clampLogit(tf.log(tf.div(q, tf.sub(1, q))));
+    return clampLogitTensor(tf.log(tf.div(q, tf.sub(1, q))));
   });
 }

@@ -24,8 +24,17 @@ export function fastSigmoid(z: number): number {
   return a + (SIG[i + 1]! - a) * (f - i);
 }
 
-/** log(p / (1 − p)) of p clamped to [1e-4, 1 − 1e-4], then clamped to ±8: the fusion's read logit. */
-const LOGIT_CLAMP = 8;
+/**
+ * Logits are clamped to ±8 (probability 0.0003…0.9997) wherever the temporal stages combine
+ * them: the one definition every stage imports.
+ */
+export const LOGIT_CLAMP = 8;
+
+export function clampLogit(v: number): number {
+  return v > LOGIT_CLAMP ? LOGIT_CLAMP : v < -LOGIT_CLAMP ? -LOGIT_CLAMP : v;
+}
+
+/** log(p / (1 − p)) of p clamped to [1e-4, 1 − 1e-4], then clamped to ±LOGIT_CLAMP: the fusion's read logit. */
 const LOGIT_STEPS = 1 << 16;
 const LOGIT = (() => {
   const t = new Float64Array(LOGIT_STEPS + 2);

@@ -38,7 +38,7 @@ import * as tf from '@tensorflow/tfjs';
 import { PixelMatcher, type PixelMatchOutputs } from '../attention/pixelMatch.js';
 import { TemporalConfigError, type TemporalInput, type TemporalStage, type TemporalState } from '../temporalStage.js';
 import { asState } from './simple.js';
-import { fastClampedLogit, fastSigmoid } from './fastMath.js';
+import { LOGIT_CLAMP, fastClampedLogit, fastSigmoid } from './fastMath.js';
 
 export interface FineAttentionOptions {
   /** Weight w of the memory read's logit at a perfect match, [0, 2] (< 1: every label can be overturned; see above). */
@@ -68,7 +68,6 @@ const BLOCK = 8;
 const COARSE_RADIUS = 7;
 /** Steps per grey level of the trust table exp(−cost / c) (error < 0.5 % of one step's change). */
 const TRUST_STEPS = 16;
-const LOGIT_CLAMP = 8;
 
 function clampTo(v: number, c: number): number {
   return v > c ? c : v < -c ? -c : v;

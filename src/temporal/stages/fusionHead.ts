@@ -28,14 +28,13 @@
  * models/temporal-fusion.json. Owns its weight tensors; dispose() frees them.
  */
 import * as tf from '@tensorflow/tfjs';
-import { fastClampedLogit, fastSigmoid } from './fastMath.js';
+import { LOGIT_CLAMP as CLAMP, fastClampedLogit, fastSigmoid } from './fastMath.js';
 
 export const FUSION_INPUTS = ['logit', 'readLogit', 'confidence', 'motion', 'frameDiff', 'disagreement'] as const;
 /** Largest memory weight the gate can reach. */
 export const MAX_MEMORY_WEIGHT = 1.5;
 /** v1 heads (no gatePool/poolStep in their file): gate grid 4× coarser, every pixel pooled. */
 const V1_GATE_POOL = 4;
-const CLAMP = 8;
 
 export interface FusionInputs {
   /** [h, w, c] this frame's unit-length keys × √c (the backbone features the memory is matched on). */

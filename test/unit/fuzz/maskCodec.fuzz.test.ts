@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { decodeMask, decodeRle, encodeMask, encodeRle, MASK_HEADER_BYTES, MaskCodecError, MaskEncoding, type MaskTimings } from '../../../src/egress/maskCodec.js';
+import { decodeMask, decodeRle, encodeMask, encodeRle, MASK_HEADER_BYTES, MaskCodecError, MaskEncoding, type MaskTimings } from '../../../src/shared/maskCodec.js';
 import { fuzzParams } from './fuzzParams.js';
 
 function codecOutcome<T>(f: () => T): T | undefined {

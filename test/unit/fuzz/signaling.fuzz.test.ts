@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { ERROR_CODES, parseAck, parseClientMessage, parseServerMessage, ProtocolError } from '../../../src/signaling/protocol.js';
+import { ERROR_CODES, parseAck, parseClientMessage, parseServerMessage, ProtocolError } from '../../../src/shared/protocol.js';
 import { parseSdpFrag, SdpFragError } from '../../../src/signaling/whip.js';
 import { checkOffer, declaredPixels, MAX_DECLARED_SIDE, MAX_SESSION_CANDIDATES } from '../../../src/signaling/offerCheck.js';
 import { Authenticator, mintToken, verifyToken } from '../../../src/signaling/auth.js';

@@ -3,8 +3,8 @@ import * as tf from '@tensorflow/tfjs';
 import { SegmentationEngine } from '../../../src/inference/engine.js';
 import { DEFAULT_ROI } from '../../../src/roi/roiTracker.js';
 import { rgbToI420 } from '../../../src/decode/yuvToRgb.js';
-import { resizeMaskBilinear } from '../../../src/decode/resizeMask.js';
-import { composeMask } from '../../../src/egress/maskCompose.js';
+import { resizeMaskBilinear } from '../../../src/shared/maskResize.js';
+import { composeMask } from '../../../src/shared/maskCompose.js';
 import { portrait, score } from './portrait.js';
 
 describe('inference/engine with a region of interest (real model, real photo)', () => {

@@ -114,6 +114,16 @@ describe('inference/inferencePool InferencePool', function () {
     it('fails the frame in flight, counts the lost temporal state, starts a replacement, and the other worker keeps serving', async () => {
       expect(pool.workers).to.equal(2);
       const resets: number[] = [];
+      // Listeners that throw, before the ones that count: the restart and the others still happen.
+      const thrown: string[] = [];
+      const origError = console.error;
+      console.error = (...a: unknown[]) => thrown.push(a.map(String).join(' '));
+      pool.onCrash(() => {
+        throw new Error('a crash listener that throws');
+      });
+      pool.onSessionsReset(() => {
+        throw new Error('a reset listener that throws');
+      });
       pool.onSessionsReset((n) => resets.push(n));
       const restarted = new Promise<void>((resolve) => pool.onRestart(() => resolve()));
       mask(await pool.submit('a', { rgb: grey(W, H) }));
@@ -127,6 +137,8 @@ describe('inference/inferencePool InferencePool', function () {
       // Worker 1 is untouched meanwhile.
       mask(await pool.submit('b', { rgb: grey(W, H) }));
       await restarted; // started at once, not on the next frame
+      console.error = origError;
+      expect(thrown.join('\n')).to.match(/a crash listener that throws[\s\S]*a reset listener that throws/);
       expect(pool.restarts).to.equal(1);
       expect(resets, 'session a lost its temporal state').to.deep.equal([1]);
       expect(pool.temporalResets).to.equal(1);

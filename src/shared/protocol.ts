@@ -16,11 +16,10 @@
  *   { "type": "bye", "reason": ByeReason }                   the server ended the session, then closes the socket (1000)
  *
  * Data channel "masks" (opened by the client): server -> client binary mask messages
- * (src/egress/maskCodec.ts); client -> server text acks:
+ * (src/shared/maskCodec.ts); client -> server text acks:
  *   { "type": "ack", "seq": number, "e2eMs"?: number }      e2eMs: capture -> mask received, client clock
  */
 
-export const PROTOCOL_VERSION = 1;
 /** Largest signaling message accepted, bytes. SDP offers from browsers are ~5-10 kB. */
 export const MAX_SIGNAL_MESSAGE_BYTES = 64 * 1024;
 /**

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
-import { MaskSizeError, resizeMaskBilinear } from '../../../src/decode/resizeMask.js';
+import { MaskSizeError, resizeMaskBilinear } from '../../../src/shared/maskResize.js';
 
-describe('decode/resizeMask resizeMaskBilinear', () => {
+describe('shared/maskResize resizeMaskBilinear', () => {
   it('interpolates between aligned pixel centres (hand-computed 2 → 4)', () => {
     // Source x for output x = (x + 0.5) × 2/4 − 0.5 = −0.25, 0.25, 0.75, 1.25 → clamped to [0, 1]:
     // 0 → 0, 0.25 → 63.75 → 64, 0.75 → 191.25 → 191, 1 → 255.

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { MAX_SIGNAL_MESSAGE_BYTES, parseAck, parseClientMessage, ProtocolError } from '../../../src/signaling/protocol.js';
+import { MAX_SIGNAL_MESSAGE_BYTES, parseAck, parseClientMessage, ProtocolError } from '../../../src/shared/protocol.js';
 
 function code(f: () => unknown): string {
   try {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { decodeMask, decodeRle, encodeMask, encodeRle, MaskCodecError, MaskEncoding, MASK_HEADER_BYTES, MASK_VERSION, MASK_VERSION_DETAILS, stampEncodeMs, stampSendTime } from '../../../src/egress/maskCodec.js';
-import { composeMask, MaskComposeError } from '../../../src/egress/maskCompose.js';
-import { resizeMaskBilinear } from '../../../src/decode/resizeMask.js';
+import { decodeMask, decodeRle, encodeMask, encodeRle, MaskCodecError, MaskEncoding, MASK_HEADER_BYTES, MASK_VERSION, MASK_VERSION_DETAILS, stampEncodeMs, stampSendTime } from '../../../src/shared/maskCodec.js';
+import { composeMask, MaskComposeError } from '../../../src/shared/maskCompose.js';
+import { resizeMaskBilinear } from '../../../src/shared/maskResize.js';
 
 const timings = { receiveMs: 1.5, decodeMs: 2.25, preprocessMs: 0.5, inferenceMs: 16, temporalMs: 0.75, encodeMs: 0.125, serverMs: 21 };
 

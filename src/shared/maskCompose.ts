@@ -5,7 +5,7 @@
  * Pure, shared by the browser client (bundled), `maskstream segment` and `bench:quality`, so the
  * three draw the same pixels.
  */
-import { resizeMaskBilinear } from '../decode/resizeMask.js';
+import { resizeMaskBilinear } from './maskResize.js';
 
 export interface DetailLayer {
   /** Picture px; inside the picture. */
