@@ -3,7 +3,8 @@
  * same names (MASKSTREAM_PORT=9000 ≡ --port 9000). Validated, filled with defaults into
  * a frozen copy. Every field documents its unit; README "Configuration" mirrors this table.
  */
-import { BACKENDS, TEMPORAL_MODES, type BackendName, type ModelName, type TemporalMode } from './inference/types.js';
+import { BACKENDS, type BackendName, type ModelName } from './inference/types.js';
+import { TEMPORAL_MODES, type TemporalMode } from './temporal/temporalConfig.js';
 import { DEFAULT_ROI, type RoiOptions } from './roi/roiTracker.js';
 
 export interface Config {

@@ -159,7 +159,7 @@ async function startServing(server: http.Server, config: Config, log: Logger, se
   const signaling = new WsSignaling({ registry, engineInfo, metrics, logger: log, access, config });
   const whip = new WhipEndpoint({ registry, config, metrics, logger: log, access });
   const subscriptions = new MaskSubscriptions({
-    registry, metrics, logger: log,
+    lookup: (id) => registry.get(id), metrics, logger: log,
     authorized: (req, sessionId) => {
       const r = access.session('masks', AccessControl.requestToken(req, true), sessionId, 'read');
       return r.ok ? r : { ok: false, status: r.status, message: r.message, wwwAuthenticate: wwwAuthenticate(r) };

@@ -13,7 +13,8 @@ import { SegmentationEngine, type PreparedFrame } from '../inference/engine.js';
 import { wholePicture } from '../roi/roiTracker.js';
 import { i420Luma, i420ToRgb } from '../decode/yuvToRgb.js';
 import { generateClip } from '../testing/synthClip.js';
-import type { BackendName, ModelName, TemporalMode } from '../inference/types.js';
+import type { BackendName, ModelName } from '../inference/types.js';
+import type { TemporalMode } from '../temporal/temporalConfig.js';
 import { summarize } from './stats.js';
 
 /** A frame of model-input RGB as one whole-picture view (what process() makes of it). */

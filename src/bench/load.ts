@@ -30,7 +30,8 @@ import { fileURLToPath } from 'node:url';
 import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { startServer, type RunningServer } from '../main.js';
 import { DEFAULTS } from '../config.js';
-import { TEMPORAL_MODES, type BackendName, type ModelName, type TemporalMode } from '../inference/types.js';
+import { type BackendName, type ModelName } from '../inference/types.js';
+import { TEMPORAL_MODES, type TemporalMode } from '../temporal/temporalConfig.js';
 import { AUTO_ORDER as BACKENDS } from '../inference/backend.js';
 
 const MODELS: readonly ModelName[] = ['meet', 'selfie'];

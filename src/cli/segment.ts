@@ -13,7 +13,8 @@ import { DEFAULTS, describeConfig, loadConfig, roiOptionsOf } from '../config.js
 import type { RoiOptions } from '../roi/roiTracker.js';
 import type { I420Picture } from '../decode/types.js';
 import { SegmentationEngine } from '../inference/engine.js';
-import { TEMPORAL_MODES, type BackendName, type EngineInfo, type ModelName, type SegmentResult, type TemporalConfig, type TemporalMode } from '../inference/types.js';
+import { type BackendName, type EngineInfo, type ModelName, type SegmentResult } from '../inference/types.js';
+import { TEMPORAL_MODES, type TemporalConfig, type TemporalMode } from '../temporal/temporalConfig.js';
 import { composeMask } from '../shared/maskCompose.js';
 import { openY4m, Y4mFormatError } from '../io/y4m.js';
 import { writeGrayPng } from '../io/png.js';

@@ -20,7 +20,6 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { SessionRegistry } from '../session/sessionRegistry.js';
 import { MAX_ACK_BYTES } from '../shared/protocol.js';
 import { SubscriberLimitError, type SubscriberPort } from './maskFanout.js';
 
@@ -29,8 +28,20 @@ export function parseMasksPath(pathname: string): string | undefined {
   return /^\/sessions\/([0-9a-f-]{36})\/masks$/.exec(pathname)?.[1];
 }
 
+/** What a subscription needs of a session (Session implements it). */
+export interface SubscribableSession {
+  readonly id: string;
+  readonly closed: boolean;
+  readonly stats: { readonly subscribers: number };
+  /** Adds a subscriber; returns its removal; throws SubscriberLimitError past the limit. */
+  addSubscriber(port: SubscriberPort): () => void;
+  /** A text ack from the subscriber (same format as on the data channel). */
+  acceptAck(text: string): void;
+}
+
 export interface MaskSubscriptionDeps {
-  readonly registry: SessionRegistry;
+  /** The live session with this id, if any (the session registry). */
+  readonly lookup: (sessionId: string) => SubscribableSession | undefined;
   readonly metrics: Metrics;
   readonly logger: Logger;
   /**
@@ -62,7 +73,7 @@ export class MaskSubscriptions {
     if (!auth.ok) {
       return refuse(socket, auth.status, auth.status === 401 ? 'Unauthorized' : 'Forbidden', `WWW-Authenticate: ${auth.wwwAuthenticate}\r\n`);
     }
-    const session = this.deps.registry.get(sessionId);
+    const session = this.deps.lookup(sessionId);
     if (!session || session.closed) return refuse(socket, 404, 'Not Found');
     if (session.stats.subscribers >= this.deps.maxPerSession) return refuse(socket, 429, 'Too Many Requests');
     this.wss.handleUpgrade(req, socket, head, (ws) => {

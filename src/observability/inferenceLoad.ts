@@ -13,7 +13,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { computeShareMs, type InferenceInput, type InferenceOutcome } from '../inference/types.js';
-import type { InferencePort } from '../session/session.js';
+import type { InferencePort } from '../inference/types.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 

@@ -71,7 +71,6 @@ export type AccessDeniedReason = (typeof ACCESS_DENIED_REASONS)[number];
 /** Unusual things seen in a video stream (the pipeline recovers from each; these show they happened). */
 export const MEDIA_EVENTS = ['ssrc_change', 'resolution_change', 'timestamp_jump', 'sequence_jump', 'unknown_payload_type'] as const;
 export type MediaEvent = (typeof MEDIA_EVENTS)[number];
-export { BACKENDS } from '../inference/types.js';
 import { BACKENDS } from '../inference/types.js';
 /** Statistics of the event-loop lag gauge. */
 export const EVENT_LOOP_STATS = ['p50', 'p99', 'max'] as const;

@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { startServer } from '../main.js';
 import { writeClipY4m } from '../testing/synthClip.js';
-import { TEMPORAL_MODES, type TemporalMode } from '../inference/types.js';
+import { TEMPORAL_MODES, type TemporalMode } from '../temporal/temporalConfig.js';
 import type { FromPublisher, MaskRecord, ToPublisher } from '../bench/loadProtocol.js';
 import { percentile } from '../bench/stats.js';
 import { projectRoot } from '../paths.js';

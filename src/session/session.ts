@@ -39,9 +39,6 @@ import { MaskFanout, type SubscriberPort } from '../egress/maskFanout.js';
 import { encodeMask, stampEncodeMs, stampSendTime } from '../shared/maskCodec.js';
 import { MASKS_CHANNEL_LABEL, MAX_CLIENT_DC_MESSAGE_BYTES, parseAck, ProtocolError, type ByeReason } from '../shared/protocol.js';
 
-/** What a session needs from the inference side (defined with the inference types). */
-export type { InferencePort } from '../inference/types.js';
-
 export interface SessionDeps {
   readonly config: Config;
   readonly metrics: Metrics;

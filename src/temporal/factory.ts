@@ -5,7 +5,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../paths.js';
-import { TEMPORAL_MODES, type TemporalConfig } from '../inference/types.js';
+import { TEMPORAL_MODES, type TemporalConfig } from './temporalConfig.js';
 import { TemporalConfigError, type TemporalStage } from './temporalStage.js';
 import { EmaTemporal, PassThroughTemporal } from './stages/simple.js';
 import { AttentionTemporal, type AttentionGeometryIn } from './stages/attention.js';

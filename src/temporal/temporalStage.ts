@@ -9,7 +9,7 @@
  * (already stabilised) masks.
  */
 import type * as tf from '@tensorflow/tfjs';
-import type { TemporalMode } from '../inference/types.js';
+import type { TemporalMode } from './temporalConfig.js';
 
 export interface TemporalInput {
   /** Current frame's person logit [H, W, 1] (borrowed: the engine disposes it). */

@@ -6,7 +6,7 @@ import { formatMetricsTable, matchNames, EvalInputError } from '../../../src/cli
 import { parseFlags, UsageError } from '../../../src/cli/flags.js';
 import { maskFileName, OfflineSegmenter, parseSegmentArgs } from '../../../src/cli/segment.js';
 import { SegmentationEngine } from '../../../src/inference/engine.js';
-import { TEMPORAL_MODES } from '../../../src/inference/types.js';
+import { TEMPORAL_MODES } from '../../../src/temporal/temporalConfig.js';
 import { generateClip, type Clip } from '../../../src/testing/synthClip.js';
 import { evaluateSequence } from '../../../src/quality/metrics.js';
 import { DEFAULTS } from '../../../src/config.js';

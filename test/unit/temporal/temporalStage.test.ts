@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../../src/inference/backend.js';
-import type { TemporalMode } from '../../../src/inference/types.js';
+import type { TemporalMode } from '../../../src/temporal/temporalConfig.js';
 import { createTemporalStage } from '../../../src/temporal/factory.js';
 import { TemporalConfigError, TemporalStateError, type TemporalStage } from '../../../src/temporal/temporalStage.js';
 import { EmaTemporal, PassThroughTemporal } from '../../../src/temporal/stages/simple.js';
