@@ -3,7 +3,7 @@
  * the mask fan-out (data channel and/or WebSocket subscribers), and wires them to the shared
  * inference pool. Signaling-agnostic: WebSocket signaling and WHIP drive the same class.
  *
- *   RTP → RtpReorderBuffer → FrameAssembler → DecoderStage → (I420 buffer transferred)
+ *   RTP → RtpIngest (reorder → assemble) → DecoderStage → (I420 buffer transferred)
  *       → InferencePool: latest-frame slot → worker (I420 → RGB, backbone + temporal)
  *       → mask codec → MaskFanout
  *
@@ -28,9 +28,8 @@ import {
 import type { Config } from '../config.js';
 import type { Logger } from '../observability/logger.js';
 import type { DropReason, Metrics, SessionEndReason, SignalingKind } from '../observability/metrics.js';
-import type { AssemblerOutput, EncodedFrame, KeyframeReason, VideoCodecName } from '../ingest/types.js';
-import { RtpReorderBuffer, type ReorderOutput } from '../ingest/rtpReorder.js';
-import { FrameAssembler } from '../ingest/frameAssembler.js';
+import type { EncodedFrame, KeyframeReason, VideoCodecName } from '../ingest/types.js';
+import { RtpIngest, type IngestOutput } from '../ingest/rtpIngest.js';
 import { DecoderStage } from '../decode/videoDecoder.js';
 import type { I420Picture } from '../decode/types.js';
 import type { EngineInfo, InferenceOutcome, InferencePort } from '../inference/types.js';
@@ -91,10 +90,8 @@ export class Session {
   private readonly log: Logger;
   private readonly pc: RTCPeerConnection;
   private transceiver: RTCRtpTransceiver | undefined;
-  private readonly reorderBySsrc = new Map<number, RtpReorderBuffer>();
-  private assembler: FrameAssembler | undefined;
-  private assemblerCodec: VideoCodecName | undefined;
-  private mediaSsrc: number | undefined;
+  /** Created with the answer, from the negotiated payload types. */
+  private ingest: RtpIngest | undefined;
   private readonly decoder: DecoderStage<FrameContext>;
   private readonly fanout: MaskFanout;
   private channel: RTCDataChannel | undefined;
@@ -206,6 +203,7 @@ export class Session {
       if (/vp8/i.test(c.mimeType)) this.ptToCodec.set(c.payloadType!, 'vp8');
       else if (/h264/i.test(c.mimeType)) this.ptToCodec.set(c.payloadType!, 'h264');
     }
+    this.ingest = new RtpIngest({ codecs: this.ptToCodec, maxFramePixels: this.deps.config.maxFramePixels, reorderWaitMs: this.deps.config.reorderWaitMs });
     const answer = await this.pc.createAnswer();
     await this.pc.setLocalDescription(answer);
     const sdp = this.pc.localDescription?.sdp;
@@ -233,32 +231,12 @@ export class Session {
   }
 
   private onRtp(rtp: RtpPacket): void {
-    if (this.closed) return;
+    if (this.closed || !this.ingest) return;
     const now = performance.now();
     this.lastRtpMs = now;
     this.deps.metrics.rtpPackets.inc();
     const h = rtp.header;
-    const codec = this.ptToCodec.get(h.payloadType);
-    if (!codec) {
-      // RTX is already unwrapped by werift; anything else (audio PTs are routed elsewhere) is not ours.
-      this.deps.metrics.mediaEvents.inc({ event: 'unknown_payload_type' });
-      return;
-    }
-    if (this.mediaSsrc !== h.ssrc) {
-      this.mediaSsrc = h.ssrc;
-    }
-    if (!this.assembler || this.assemblerCodec !== codec) {
-      this.assembler = new FrameAssembler(codec, { maxFramePixels: this.deps.config.maxFramePixels });
-      this.assemblerCodec = codec;
-    }
-    let reorder = this.reorderBySsrc.get(h.ssrc);
-    if (!reorder) {
-      // One reorder buffer per SSRC; an SSRC change drops the old one's state.
-      this.reorderBySsrc.clear();
-      reorder = new RtpReorderBuffer({ maxWaitMs: this.deps.config.reorderWaitMs });
-      this.reorderBySsrc.set(h.ssrc, reorder);
-    }
-    const outs = reorder.push({
+    this.handle(this.ingest.push({
       seq: h.sequenceNumber,
       timestamp: h.timestamp,
       marker: h.marker,
@@ -266,17 +244,11 @@ export class Session {
       payloadType: h.payloadType,
       payload: rtp.payload,
       arrivalMs: now,
-    }, now);
-    this.feedAssembler(outs, now);
+    }, now));
   }
 
-  private feedAssembler(outs: ReorderOutput[], now: number): void {
-    const asm = this.assembler;
-    if (!asm) return;
-    for (const o of outs) this.handleAssembler(asm.push(o, now));
-  }
-
-  private handleAssembler(outs: AssemblerOutput[]): void {
+  /** Every output of the ingest stage lands here. */
+  private handle(outs: readonly IngestOutput[]): void {
     const m = this.deps.metrics;
     for (const o of outs) {
       if (o.kind === 'frame') {
@@ -314,7 +286,7 @@ export class Session {
     // keyframe. 'needs_keyframe': the decoder was discarded after an error.
     this.drop(outcome === 'busy' ? 'decoder_busy' : 'waiting_keyframe');
     if (outcome === 'busy') this.decoder.reset();
-    if (this.assembler) this.handleAssembler(this.assembler.requestKeyframe('decoder_error', performance.now()));
+    if (this.ingest) this.handle(this.ingest.requestKeyframe('decoder_error', performance.now()));
   }
 
   private onPicture(pic: I420Picture, decodeMs: number, ctx: FrameContext): void {
@@ -398,16 +370,17 @@ export class Session {
     if (this.closed) return;
     this.deps.metrics.decoderErrors.inc();
     this.log.warn('decoder error; requesting a keyframe', { error: err.message });
-    if (this.assembler) this.handleAssembler(this.assembler.requestKeyframe('decoder_error', performance.now()));
+    if (this.ingest) this.handle(this.ingest.requestKeyframe('decoder_error', performance.now()));
   }
 
   private requestKeyframe(reason: KeyframeReason): void {
     const now = performance.now();
     // PLIs closer than 100 ms apart add nothing: the encoder is already producing one.
-    if (now - this.lastPliMs < 100 || this.mediaSsrc === undefined || !this.transceiver) return;
+    const ssrc = this.ingest?.ssrc;
+    if (now - this.lastPliMs < 100 || ssrc === undefined || !this.transceiver) return;
     this.lastPliMs = now;
     this.deps.metrics.keyframeRequests.inc({ reason });
-    this.transceiver.receiver.sendRtcpPLI(this.mediaSsrc).catch((e: Error) => this.log.debug('PLI failed', { error: e.message }));
+    this.transceiver.receiver.sendRtcpPLI(ssrc).catch((e: Error) => this.log.debug('PLI failed', { error: e.message }));
   }
 
   private drop(reason: DropReason): void {
@@ -418,8 +391,7 @@ export class Session {
   private tick(): void {
     if (this.closed) return;
     const now = performance.now();
-    for (const r of this.reorderBySsrc.values()) this.feedAssembler(r.flush(now), now);
-    if (this.assembler) this.handleAssembler(this.assembler.tick(now));
+    if (this.ingest) this.handle(this.ingest.tick(now));
     const connected = this.pc.connectionState === 'connected';
     const since = this.lastRtpMs || this.createdAt;
     if (connected && now - since > this.deps.config.mediaTimeoutMs) this.close('media_timeout');
