@@ -109,16 +109,14 @@ export class OfflineSegmenter {
   process(pic: I420Picture): Uint8Array {
     if (this.closed) throw new Error('the offline segmenter is closed');
     const t0 = performance.now();
-    // The server's per-frame path: crop to the region of interest (if enabled) + RGB, then the engine.
-    const frame = this.engine.prepare(this.sessionId, pic);
-    const t1 = performance.now();
-    const r = this.engine.processBatch([{ id: this.sessionId, frame }])[0]!;
+    // The server's per-frame path: the engine's one entry for a decoded picture.
+    const r = this.engine.segment(this.sessionId, pic);
     const t2 = performance.now();
     // What the client shows: the whole-picture mask with the crops' detail layers over it.
-    const mask = composeMask({ width: r.width, height: r.height, alpha: r.mask, details: process.env.NO_DETAILS ? [] : r.details ?? [] }, pic.width, pic.height);
+    const mask = composeMask({ width: r.width, height: r.height, alpha: r.mask, details: r.details ?? [] }, pic.width, pic.height);
     const t3 = performance.now();
     this.lastResult = r;
-    this.last = { preprocessMs: t1 - t0, inferenceMs: r.inferenceMs, temporalMs: r.temporalMs, roiMs: r.roiMs ?? 0, resizeMs: t3 - t2, totalMs: t3 - t0 };
+    this.last = { preprocessMs: r.preprocessMs ?? 0, inferenceMs: r.inferenceMs, temporalMs: r.temporalMs, roiMs: r.roiMs ?? 0, resizeMs: t3 - t2, totalMs: t3 - t0 };
     this.frameCount++;
     this.sumMs += t3 - t0;
     return mask;

@@ -58,8 +58,10 @@ export class PictureSizeError extends Error {
 /**
  * @param out optional destination of outW × outH × 3 bytes (reused across frames by callers
  *   that want no allocation); a new buffer otherwise.
+ * @param lumaOut optional destination of outW × outH bytes: also writes the area-filtered luma
+ *   plane (what i420Luma(pic, outW, outH) returns, byte for byte) from the same pass.
  */
-export function i420ToRgb(pic: I420Picture, outW: number, outH: number, out?: Uint8Array): RgbImage {
+export function i420ToRgb(pic: I420Picture, outW: number, outH: number, out?: Uint8Array, lumaOut?: Uint8Array): RgbImage {
   const { width: w, height: h } = pic;
   if (!(w > 0 && h > 0 && outW > 0 && outH > 0)) throw new PictureSizeError(`cannot resize ${w}×${h} to ${outW}×${outH}`);
   const cw = (w + 1) >> 1;
@@ -69,6 +71,7 @@ export function i420ToRgb(pic: I420Picture, outW: number, outH: number, out?: Ui
   }
   const data = out ?? new Uint8Array(outW * outH * 3);
   if (data.length !== outW * outH * 3) throw new PictureSizeError(`destination has ${data.length} bytes, needs ${outW * outH * 3}`);
+  if (lumaOut && lumaOut.length !== outW * outH) throw new PictureSizeError(`luma destination has ${lumaOut.length} bytes, needs ${outW * outH}`);
   const xs = cachedSpans(w, outW);
   const ys = cachedSpans(h, outH);
   const cxs = cachedSpans(cw, outW);
@@ -81,6 +84,7 @@ export function i420ToRgb(pic: I420Picture, outW: number, outH: number, out?: Ui
     boxRow(pic.y, pic.yStride, ys.start[oy]!, ys.end[oy]!, xs, yRow);
     boxRow(pic.u, pic.uvStride, cys.start[oy]!, cys.end[oy]!, cxs, uRow);
     boxRow(pic.v, pic.uvStride, cys.start[oy]!, cys.end[oy]!, cxs, vRow);
+    if (lumaOut) for (let x = 0, l = oy * outW; x < outW; x++) lumaOut[l + x] = yRow[x]! + 0.5;
     for (let x = 0; x < outW; x++) {
       const c = 1.164383 * (yRow[x]! - 16);
       const d = uRow[x]! - 128;

@@ -202,9 +202,18 @@ export class SegmentationEngine {
     if (!s) throw new UnknownSessionError(`session "${id}" is not open in the inference engine; call openSession() first`);
     const t0 = performance.now();
     const plan: RoiView[] = s.roi?.plan(pic.width, pic.height) ?? [{ kind: 'whole', box: wholePicture(pic.width, pic.height) }];
-    const { inputWidth: iw, inputHeight: ih } = this.info;
-    const views = plan.map((view) => ({ view, rgb: i420ToRgb(view.kind === 'whole' ? pic : cropI420(pic, view.box), iw, ih).data }));
-    const luma = this.stage.usesLuma ? i420Luma(pic, this.info.maskWidth, this.info.maskHeight) : undefined;
+    const { inputWidth: iw, inputHeight: ih, maskWidth: mw, maskHeight: mh } = this.info;
+    // The whole picture's luma at mask size, only for a stage that reads it: from the same pass
+    // as a whole view's RGB where the model's input and mask sizes agree, else a pass of its own.
+    const luma = this.stage.usesLuma ? new Uint8Array(mw * mh) : undefined;
+    let lumaDone = false;
+    const views = plan.map((view) => {
+      if (view.kind !== 'whole') return { view, rgb: i420ToRgb(cropI420(pic, view.box), iw, ih).data };
+      const same = luma !== undefined && !lumaDone && iw === mw && ih === mh;
+      lumaDone ||= same;
+      return { view, rgb: i420ToRgb(pic, iw, ih, undefined, same ? luma : undefined).data };
+    });
+    if (luma && !lumaDone) i420Luma(pic, mw, mh, luma);
     const detect = this.detector && s.roi?.detectionDue ? this.letterboxed(pic, this.detector) : undefined;
     return { views, ...(luma ? { luma } : {}), ...(detect ? { detect } : {}), ms: performance.now() - t0 };
   }

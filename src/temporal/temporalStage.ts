@@ -25,7 +25,11 @@ export interface TemporalInput {
    */
   readonly logitsData?: Float32Array;
   readonly featuresData?: Float32Array;
-  /** Luma of the whole picture at the mask's size (maskW × maskH bytes), when the caller has the picture. */
+  /**
+   * Luma of the whole picture at the mask's size (maskW × maskH bytes, Y as coded: BT.601
+   * limited range), when the caller has the picture; the engine computes it only for a stage
+   * whose usesLuma is true.
+   */
   readonly luma?: Uint8Array;
 }
 

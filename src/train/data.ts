@@ -11,7 +11,7 @@ import v8 from 'node:v8';
 import { projectRoot } from '../paths.js';
 import { GENERATOR_VERSION } from '../quality/clips/build.js';
 import type { Backbone } from '../inference/backbone.js';
-import { i420ToRgb } from '../decode/yuvToRgb.js';
+import { i420Luma, i420ToRgb } from '../decode/yuvToRgb.js';
 import { areaDownsample } from '../shared/maskResize.js';
 import { RoiTracker, wholePicture, type RoiOptions } from '../roi/roiTracker.js';
 import { cropI420, mergePlanned, mergeScratch } from '../roi/crop.js';
@@ -25,6 +25,8 @@ export interface TrainFrame {
   readonly logits: Float32Array;
   /** Backbone features [h, w, c]. */
   readonly features: Float32Array;
+  /** The whole picture's luma at mask resolution (what the engine gives the temporal stage). */
+  readonly luma: Uint8Array;
   /** Ground-truth foreground probability at mask resolution, 0..255. */
   readonly gt: Uint8Array;
 }
@@ -53,7 +55,7 @@ export function clipToSamples(clip: QualityClip, backbone: Backbone, roi: RoiOpt
     // The views back on the whole picture, as the engine does (new arrays: every frame is kept).
     const m = mergePlanned(views.map((view, k) => ({ view, rgb: rgbs[k]!, ...outs[k]! })), backbone.info, mergeScratch(backbone.info));
     tracker?.observe(m.found, mw, mh, pic.width, pic.height, views);
-    frames.push({ rgb: m.rgb, logits: m.logits, features: m.features, gt: areaDownsample(clip.gt[i]!, clip.width, clip.height, mw, mh) });
+    frames.push({ rgb: m.rgb, logits: m.logits, features: m.features, luma: i420Luma(pic, mw, mh), gt: areaDownsample(clip.gt[i]!, clip.width, clip.height, mw, mh) });
   }
   return { name: clip.name, description: clip.description, frames };
 }

@@ -100,7 +100,7 @@ export async function trainFusionHead(
       for (const f of clip.frames) {
         const logits = tf.tensor3d(f.logits, [H, W, 1]);
         const features = tf.tensor3d(f.features, [h, w, c]);
-        const x = stage.prepareFusion(state, { logits, features, rgb: f.rgb });
+        const x = stage.prepareFusion(state, { logits, features, rgb: f.rgb, luma: f.luma });
         let mask: Uint8Array;
         if (!x) {
           mask = toBytes(tf.tidy(() => tf.sigmoid(logits).squeeze([2])));

@@ -30,7 +30,7 @@ export function playClip(stage: TemporalStage, clip: TrainClip, geometry: Attent
     for (const f of clip.frames) {
       const logits = tf.tensor3d(f.logits, [H, W, 1]);
       const features = tf.tensor3d(f.features, [h, w, c]);
-      const p = stage.process(state, { logits, features, rgb: f.rgb });
+      const p = stage.process(state, { logits, features, rgb: f.rgb, luma: f.luma });
       const v = p.dataSync();
       const m = new Uint8ClampedArray(v.length);
       for (let i = 0; i < v.length; i++) m[i] = v[i]! * 255;

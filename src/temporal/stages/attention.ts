@@ -104,6 +104,8 @@ const MAX_SPARE_STATES = 8;
 
 export class AttentionTemporal implements TemporalStage {
   readonly name: 'attention' | 'attention-learned';
+  /** attention-learned reads the frame difference of the picture's luma; attention does not. */
+  readonly usesLuma: boolean;
   private readonly h: number;
   private readonly w: number;
   private readonly c: number;
@@ -132,6 +134,7 @@ export class AttentionTemporal implements TemporalStage {
     if (!(opts.memoryWeight >= 0 && opts.memoryWeight <= 2)) throw new TemporalConfigError(`attention memoryWeight must be in [0, 2], got ${opts.memoryWeight}`);
     if (!Number.isInteger(opts.ringSize) || opts.ringSize < 1) throw new TemporalConfigError(`ringSize must be an integer ≥ 1, got ${opts.ringSize}`);
     this.name = opts.head ? 'attention-learned' : 'attention';
+    this.usesLuma = opts.head !== undefined;
     opts.head?.prepare(this.H, this.W);
     this.keyChannels = c;
     if (opts.projection) {
@@ -209,7 +212,7 @@ export class AttentionTemporal implements TemporalStage {
     }
     s.hasPending = true;
     const head = this.opts.head;
-    const luma = head ? lumaOf(input.rgb, this.H * this.W, (this.lumaScratch ??= new Uint8Array(this.H * this.W))) : undefined;
+    const luma = head ? fullRangeLuma(input.luma, this.H * this.W, (this.lumaScratch ??= new Uint8Array(this.H * this.W))) : undefined;
     try {
       const logits = input.logitsData ?? (input.logits.dataSync() as Float32Array);
       const out = (this.out ??= new Float32Array(this.H * this.W));
@@ -255,7 +258,7 @@ export class AttentionTemporal implements TemporalStage {
     this.encodeKey(input.features, s.pendingKey);
     s.hasPending = true;
     const ring = s.ring;
-    const luma = this.opts.head ? lumaOf(input.rgb, this.H * this.W) : undefined;
+    const luma = this.opts.head ? fullRangeLuma(input.luma, this.H * this.W) : undefined;
     try {
       if (ring.size === 0) return null;
       return tf.tidy(() => {
@@ -331,11 +334,17 @@ export class AttentionTemporal implements TemporalStage {
   }
 }
 
-/** BT.601 luma of RGB bytes (pixels × 3), one byte per pixel. */
-function lumaOf(rgb: Uint8Array, pixels: number, into?: Uint8Array): Uint8Array | undefined {
-  if (rgb.length !== pixels * 3) return undefined; // model input size ≠ mask size: no frame-difference cue
+/** Y as coded (BT.601 limited range, 16…235) → the luma of the RGB it decodes to (0…255). */
+const FULL_RANGE = Uint8Array.from({ length: 256 }, (_, y) => Math.min(255, Math.max(0, Math.round((y - 16) * (255 / 219)))));
+
+/**
+ * The frame-difference cue's picture: the engine's luma at mask size, on the 0…255 scale the
+ * fusion head was trained on; undefined (no cue) when the caller has no picture.
+ */
+function fullRangeLuma(luma: Uint8Array | undefined, pixels: number, into?: Uint8Array): Uint8Array | undefined {
+  if (!luma || luma.length !== pixels) return undefined;
   const y = into ?? new Uint8Array(pixels);
-  for (let i = 0, j = 0; i < pixels; i++, j += 3) y[i] = (77 * rgb[j]! + 150 * rgb[j + 1]! + 29 * rgb[j + 2]!) >> 8;
+  for (let i = 0; i < pixels; i++) y[i] = FULL_RANGE[luma[i]!]!;
   return y;
 }
 

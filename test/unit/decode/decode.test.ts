@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { i420ToRgb, rgbToI420, PictureSizeError } from '../../../src/decode/yuvToRgb.js';
+import { i420Luma, i420ToRgb, rgbToI420, PictureSizeError } from '../../../src/decode/yuvToRgb.js';
 import { DecoderStage, type DecoderSkipReason } from '../../../src/decode/videoDecoder.js';
 import { ClipEncoder } from '../../../src/testing/encoder.js';
 import type { I420Picture } from '../../../src/decode/types.js';
@@ -56,6 +56,21 @@ describe('decode/yuvToRgb', () => {
     expect(at(127, 70)).to.be.below(20);
     expect(at(128, 70)).to.be.above(200);
     expect(at(250, 140)).to.be.above(200);
+  });
+
+  it('writes the luma plane from the same pass, byte for byte what i420Luma gives, and the RGB unchanged', () => {
+    const w = 67, h = 45;
+    const rgb = new Uint8Array(w * h * 3);
+    for (let i = 0; i < rgb.length; i++) rgb[i] = (i * 37 + (i >> 5) * 11) & 255;
+    const pic = rgbToI420(rgb, w, h);
+    for (const [ow, oh] of [[32, 18], [67, 45], [100, 70]] as const) {
+      const luma = new Uint8Array(ow * oh);
+      const both = i420ToRgb(pic, ow, oh, undefined, luma).data;
+      expect(Buffer.from(luma).equals(Buffer.from(i420Luma(pic, ow, oh))), `${ow}×${oh}`).to.equal(true);
+      expect(Buffer.from(both).equals(Buffer.from(i420ToRgb(pic, ow, oh).data))).to.equal(true);
+      expect(luma.some((v) => v !== luma[0])).to.equal(true);
+    }
+    expect(() => i420ToRgb(pic, 8, 8, undefined, new Uint8Array(63))).to.throw(PictureSizeError, /luma destination/);
   });
 
   it('handles odd sizes and rejects impossible ones', () => {
