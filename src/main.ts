@@ -133,6 +133,7 @@ async function startServing(server: http.Server, config: Config, log: Logger, se
     : await InferencePool.start({ ...engineOptions, workers: config.inferenceWorkers, batchWindowMs: config.batchWindowMs });
   inference.onRestart(() => metrics.workerRestarts.inc());
   inference.onSessionsReset((n) => metrics.temporalResets.inc(n));
+  inference.onDetectorError((e) => log.warn('person detector failed between frames; its pictures were skipped', { error: e.message }));
   const engineInfo = inference.info;
   // One line per backend that could not start before the one that did (skipped ones at debug).
   for (const a of inference.backendAttempts) {

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:pipeline -- [--seconds 20] [--codec vp8|h264] [--model meet|selfie] [--fps 30]`
+ * `npm run bench:pipeline -- [--seconds 20] [--codec vp8|h264] [--fps 30] [server flags: --model, --backend, --roi, --temporal, …]`
  *
  * One 640×480 stream through the real server on 127.0.0.1: a werift publisher (in this
  * process, sending a generated clip with a person, encoded live: VP8 by libvpx realtime in an
@@ -12,22 +12,33 @@ import os from 'node:os';
 import { startServer } from '../main.js';
 import { WeriftPublisher } from '../testing/weriftPublisher.js';
 import { generateClip } from '../testing/synthClip.js';
-import type { ModelName } from '../inference/types.js';
+import { loadConfig } from '../config.js';
 import { fmt, summarize } from './stats.js';
 
+const OWN = ['seconds', 'fps', 'codec'];
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
+}
+/** Every other flag configures the server, as `maskstream serve` takes it (src/config.ts). */
+function serverFlags(): string[] {
+  const out: string[] = [];
+  const args = process.argv.slice(2);
+  for (let i = 0; i < args.length; i++) {
+    if (OWN.includes(args[i]!.replace(/^--/, ''))) i++;
+    else out.push(args[i]!);
+  }
+  return out;
 }
 
 async function main(): Promise<void> {
   const seconds = Number(arg('seconds', '20'));
   const fps = Number(arg('fps', '30'));
   const codec = arg('codec', 'vp8') as 'vp8' | 'h264';
-  const model = arg('model', 'meet') as ModelName;
   const warmupFrames = fps * 2;
   const clip = await generateClip({ frames: 150, width: 640, height: 480, fps, speedPxPerFrame: 4, seed: 1 });
-  const server = await startServer({ port: 0, host: '127.0.0.1', logLevel: 'warn', model });
+  const config = loadConfig({ argv: serverFlags(), overrides: { port: 0, host: '127.0.0.1', logLevel: 'warn' } });
+  const server = await startServer({}, { config });
   const pub = new WeriftPublisher({ url: server.url, codec, encoder: codec === 'vp8' ? 'ffmpeg' : 'webcodecs', frames: clip.frames, fps, totalFrames: Math.round(seconds * fps) + warmupFrames });
   try {
     await pub.connect();
@@ -51,7 +62,7 @@ async function main(): Promise<void> {
     ['end to end (frame sent → mask received)', col((m) => m.e2eMs)],
   ];
   console.log(`\nmaskstream pipeline benchmark: 1 stream ${codec.toUpperCase()} 640×480 @ ${fps} fps, ${seconds} s measured after ${warmupFrames} warm-up frames`);
-  console.log(`model ${server.engineInfo.model} (${server.engineInfo.inputWidth}×${server.engineInfo.inputHeight}), backend ${server.engineInfo.backend} (${server.engineInfo.provider}), temporal ${server.config.temporal}; ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}\n`);
+  console.log(`model ${server.engineInfo.model} (${server.engineInfo.inputWidth}×${server.engineInfo.inputHeight}), backend ${server.engineInfo.backend} (${server.engineInfo.provider}), temporal ${server.config.temporal}, roi ${server.config.roi === 'on' ? `on (detector ${server.engineInfo.detector ?? 'none'})` : 'off'}; ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}\n`);
   console.log('| stage | median ms | p95 ms | p99 ms |');
   console.log('|---|---:|---:|---:|');
   for (const [name, s] of rows) console.log(`| ${name} | ${fmt(s.p50, 2)} | ${fmt(s.p95, 2)} | ${fmt(s.p99, 2)} |`);

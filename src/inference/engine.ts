@@ -56,8 +56,8 @@ export interface PreparedFrame {
   readonly views: readonly PreparedView[];
   /** Luma of the whole picture at the mask's size, when the temporal stage reads it (attention-fine). */
   readonly luma?: Uint8Array;
-  /** The whole picture letterboxed for the person detector, on the frames it looks at. */
-  readonly detect?: { readonly rgb: Uint8Array; readonly box: Letterbox };
+  /** The picture, on the frames the person detector is due to look at (after the frame: detectPending). */
+  readonly detect?: I420Picture;
   /** Time of the crops + I420 → RGB (+ luma), ms. */
   readonly ms: number;
 }
@@ -72,6 +72,10 @@ export interface BatchItem {
 interface EngineSession {
   readonly temporal: TemporalState;
   readonly roi: RoiTracker | null;
+  /** A picture waiting for the person detector (the latest due one), until detectPending(). */
+  detectPicture?: I420Picture;
+  /** People the detector found on an earlier picture of this session, for its next frame. */
+  detections?: { readonly found: readonly Detection[]; readonly width: number; readonly height: number; readonly ms: number };
 }
 
 /** Tensor/memory counters of this thread's tf engine (subset of tf.MemoryInfo). */
@@ -214,7 +218,7 @@ export class SegmentationEngine {
       return { view, rgb: i420ToRgb(pic, iw, ih, undefined, same ? luma : undefined).data };
     });
     if (luma && !lumaDone) i420Luma(pic, mw, mh, luma);
-    const detect = this.detector && s.roi?.detectionDue ? this.letterboxed(pic, this.detector) : undefined;
+    const detect = this.detector && s.roi?.detectionDue ? pic : undefined;
     return { views, ...(luma ? { luma } : {}), ...(detect ? { detect } : {}), ms: performance.now() - t0 };
   }
 
@@ -227,10 +231,43 @@ export class SegmentationEngine {
     return { rgb, box };
   }
 
-  /** One decoded picture of session `id`, start to end (prepare + processBatch of one): the CLI's and the naive path's entry. */
+  /**
+   * One decoded picture of session `id`, start to end (prepare + processBatch of one, then the
+   * person detector if it was due: its people reach the session's next frame, as in the server):
+   * the CLI's and the naive path's entry.
+   */
   segment(id: string, pic: I420Picture): SegmentResult {
     const frame = this.prepare(id, pic);
-    return { ...this.processBatch([{ id, frame }])[0]!, preprocessMs: frame.ms };
+    const r = { ...this.processBatch([{ id, frame }])[0]!, preprocessMs: frame.ms };
+    this.detectPending();
+    return r;
+  }
+
+  /** Whether a picture waits for the person detector (the worker then calls detectPending() between frames). */
+  get detectionPending(): boolean {
+    for (const s of this.sessions.values()) if (s.detectPicture) return true;
+    return false;
+  }
+
+  /**
+   * The person detector on every picture waiting for it, as one batch; what it finds goes to
+   * each session's next frame. Run between frames, off any frame's path: the detector costs
+   * several backbone runs, and a frame that waited for it would carry that in its latency.
+   * Its time reaches the next result of each session it looked at (SegmentResult.detectMs).
+   * @returns pictures looked at
+   */
+  detectPending(): number {
+    this.assertOpen();
+    const due = [...this.sessions.values()].filter((s) => s.detectPicture);
+    if (!this.detector || due.length === 0) return 0;
+    const d = this.detector;
+    const t0 = performance.now();
+    const pics = due.map((s) => s.detectPicture!);
+    for (const s of due) delete s.detectPicture;
+    const found = d.detect(pics.map((p) => this.letterboxed(p, d)));
+    const ms = (performance.now() - t0) / due.length;
+    due.forEach((s, i) => (s.detections = { found: found[i]!, width: pics[i]!.width, height: pics[i]!.height, ms }));
+    return due.length;
   }
 
   /** Frames of session `id` segmented on a crop and on the whole picture so far (null without region of interest). */
@@ -294,17 +331,17 @@ export class SegmentationEngine {
     const chunk = Math.max(1, this.backbone.batchSupport.maxBatch);
     for (let i = 0; i < rgbs.length; i += chunk) outs.push(...this.backbone.runBatch(rgbs.slice(i, i + chunk)));
     const inferenceMs = performance.now() - t0;
-    // The person detector on the frames due for it, as one batch.
-    const t1 = performance.now();
-    const detecting = items.filter((x) => x.frame.detect);
-    const found = this.detector && detecting.length ? this.detector.detect(detecting.map((x) => x.frame.detect!)) : [];
-    const detections = new Map<string, Detection[]>(detecting.map((x, i) => [x.id, found[i]!]));
-    const detectMs = detecting.length ? performance.now() - t1 : 0;
     let k = 0;
     return items.map((item, i) => {
       const mine = outs.slice(k, (k += item.frame.views.length));
-      const r = this.finish(states[i]!, item.frame, mine, inferenceMs, rgbs.length, track, detections.get(item.id));
-      return item.frame.detect ? { ...r, detectMs } : r;
+      const state = states[i]!;
+      // People found on an earlier picture of the same size; this frame's picture waits for its turn.
+      const earlier = state.detections;
+      delete state.detections;
+      if (track && item.frame.detect) state.detectPicture = item.frame.detect;
+      const detections = earlier && earlier.width === item.frame.views[0]!.view.box.pictureWidth && earlier.height === item.frame.views[0]!.view.box.pictureHeight ? earlier.found : undefined;
+      const r = this.finish(state, item.frame, mine, inferenceMs, rgbs.length, track, detections);
+      return earlier ? { ...r, detectMs: earlier.ms } : r;
     });
   }
 

@@ -143,6 +143,11 @@ export class InferencePool {
     for (const m of this.members) m.onRestart(cb);
   }
 
+  /** The person detector failed between frames in a worker (for logs). */
+  onDetectorError(cb: (e: Error, worker: number) => void): void {
+    this.members.forEach((m, w) => m.onDetectorError((e) => cb(e, w)));
+  }
+
   /** A worker died; its in-flight frames were failed. */
   onCrash(cb: (e: WorkerCrashedError, worker: number) => void): void {
     this.events.on('crash', cb);

@@ -54,7 +54,7 @@ export class InferenceWorker {
   private starting: Promise<WorkerThread> | undefined;
   private lastCrash = '';
   private restartCount = 0;
-  private readonly events = new Emitter<{ restart: [RestartEvent]; crash: [WorkerCrashedError] }>();
+  private readonly events = new Emitter<{ restart: [RestartEvent]; crash: [WorkerCrashedError]; detectorError: [Error] }>();
   private closing: Promise<void> | undefined;
 
   private constructor(
@@ -99,6 +99,11 @@ export class InferenceWorker {
   /** Called when a worker dies unexpectedly (for logs). */
   onCrash(cb: (e: WorkerCrashedError) => void): () => void {
     return this.events.on('crash', cb);
+  }
+
+  /** Called when the person detector failed between frames (for logs; the frames were not affected). */
+  onDetectorError(cb: (e: Error) => void): () => void {
+    return this.events.on('detectorError', cb);
   }
 
   /**
@@ -197,6 +202,7 @@ export class InferenceWorker {
       this.lastCrash = e.message;
       this.events.emit('crash', e);
     };
+    t.onDetectorError = (e) => this.events.emit('detectorError', e);
   }
 }
 
@@ -209,6 +215,7 @@ interface Pending {
 class WorkerThread {
   dead = false;
   onCrash: ((e: WorkerCrashedError) => void) | undefined;
+  onDetectorError: ((e: Error) => void) | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closingReply: (() => void) | undefined;
@@ -295,6 +302,10 @@ class WorkerThread {
       return;
     }
     if (m.type === 'ready' || m.type === 'initError') return; // handled in start()
+    if (m.type === 'detectorError') {
+      this.onDetectorError?.(new RemoteInferenceError(m.error));
+      return;
+    }
     const p = this.pending.get(m.id);
     if (!p) return; // request already failed (e.g. rejected during close)
     this.pending.delete(m.id);

@@ -90,6 +90,8 @@ export class NaiveInference {
   onCrash(): void {}
   onSessionsReset(): void {}
 
+  onDetectorError(): void {}
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -55,7 +55,11 @@ export interface SegmentResult {
   readonly roiMs?: number;
   /** Whether the backbone saw at least one crop (the session's region of interest) or only the whole picture. */
   readonly region?: 'crop' | 'whole';
-  /** The person detector's time in the batch this frame's detection ran in, ms (frames it looked at only). */
+  /**
+   * The person detector's time on an earlier picture of this session, run between frames and
+   * delivered with this frame (its people are in this frame's tracking), ms; not part of this
+   * frame's latency, part of the work it cost (computeShareMs).
+   */
   readonly detectMs?: number;
   /** Backbone runs this frame took (its views: crops and/or the whole picture); absent = 1. */
   readonly views?: number;
@@ -194,5 +198,7 @@ export interface InferenceService extends InferencePort {
   onRestart(cb: () => void): void;
   /** Sessions lost their temporal state in a worker crash (called with how many). */
   onSessionsReset(cb: (sessions: number) => void): void;
+  /** The person detector failed between frames (pool; the naive path runs it inside the frame, whose error it becomes). */
+  onDetectorError(cb: (e: Error) => void): void;
   close(): Promise<void>;
 }

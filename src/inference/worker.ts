@@ -51,6 +51,8 @@ export type WorkerReply =
   | { readonly type: 'batchResult'; readonly id: number; readonly results: readonly WorkerItemResult[] }
   | { readonly type: 'memory'; readonly id: number; readonly memory: EngineMemory }
   | { readonly type: 'error'; readonly id: number; readonly error: SerializedError }
+  /** The person detector failed between frames: its pictures are lost, the frames are not. */
+  | { readonly type: 'detectorError'; readonly error: SerializedError }
   | { readonly type: 'closed'; readonly id: number };
 
 export class WorkerCrashForTestingError extends Error {
@@ -75,12 +77,30 @@ async function main(): Promise<void> {
     return;
   }
 
+  // The person detector runs after the masks have left, between frames (engine.detectPending).
+  let detectScheduled = false;
+  let closed = false;
+  const detectBetweenFrames = () => {
+    if (detectScheduled || !engine.detectionPending) return;
+    detectScheduled = true;
+    setImmediate(() => {
+      detectScheduled = false;
+      if (closed) return;
+      try {
+        engine.detectPending();
+      } catch (e) {
+        send({ type: 'detectorError', error: serialize(e) });
+      }
+    });
+  };
+
   port.on('message', (msg: WorkerRequest) => {
     switch (msg.type) {
       case 'batch': {
         const results = runBatch(engine, msg.frames);
         const transfer = results.flatMap((r) => (r.ok ? [r.result.mask.buffer as ArrayBuffer, ...(r.result.details ?? []).map((d) => d.alpha.buffer as ArrayBuffer)] : []));
         send({ type: 'batchResult', id: msg.id, results }, transfer);
+        detectBetweenFrames();
         return;
       }
       case 'closeSession':
@@ -90,6 +110,7 @@ async function main(): Promise<void> {
         send({ type: 'memory', id: msg.id, memory: engine.memory() });
         return;
       case 'close':
+        closed = true;
         engine.close();
         send({ type: 'closed', id: msg.id });
         port.close();

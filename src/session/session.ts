@@ -323,7 +323,8 @@ export class Session {
     const m = this.deps.metrics;
     m.observeStage('queue', outcome.queueMs);
     m.observeStage('preprocess', preprocessMs);
-    m.observeStage('inference', res.inferenceMs);
+    const inferenceMs = res.inferenceMs;
+    m.observeStage('inference', inferenceMs);
     // The region of interest (uncrop + next box) is temporal machinery: reported with the stage.
     const temporalMs = res.temporalMs + (res.roiMs ?? 0);
     m.observeStage('temporal', temporalMs);
@@ -340,7 +341,7 @@ export class Session {
         receiveMs: ctx.completeMs - ctx.firstPacketMs,
         decodeMs: ctx.decodeMs,
         preprocessMs,
-        inferenceMs: res.inferenceMs,
+        inferenceMs,
         temporalMs,
         encodeMs: 0,
         serverMs: 0,

@@ -83,6 +83,39 @@ describe('inference/engine with a region of interest (real model, real photo)', 
     expect(engine.roiCounts('count')).to.equal(null);
   });
 
+  it('runs the person detector between frames: not in the due frame, once per picture, its people and time reach the next frame', () => {
+    const pic = rgbToI420(portrait(PW, PH, 0.5).rgb, PW, PH);
+    engine.openSession('det');
+    engine.openSession('gone');
+    try {
+      const f0 = engine.prepare('det', pic);
+      expect(f0.detect, 'the first frame is due for the detector').to.not.equal(undefined);
+      const r0 = engine.processBatch([{ id: 'det', frame: f0 }])[0]!;
+      expect(r0.detectMs, 'the due frame did not wait for it').to.equal(undefined);
+      expect(engine.detectionPending).to.equal(true);
+      // A closed session's waiting picture goes with it.
+      engine.processBatch([{ id: 'gone', frame: engine.prepare('gone', pic) }]);
+      engine.closeSession('gone');
+      expect(engine.detectPending()).to.equal(1);
+      expect(engine.detectionPending).to.equal(false);
+      expect(engine.detectPending(), 'nothing left').to.equal(0);
+      const f1 = engine.prepare('det', pic);
+      expect(f1.detect, 'not due again on the next frame').to.equal(undefined);
+      const r1 = engine.processBatch([{ id: 'det', frame: f1 }])[0]!;
+      expect(r1.detectMs, 'the detection of the frame before').to.be.a('number').and.above(0);
+      const r2 = engine.processBatch([{ id: 'det', frame: engine.prepare('det', pic) }])[0]!;
+      expect(r2.detectMs, 'delivered once').to.equal(undefined);
+      // segment(): the one-picture entry runs it itself, so an offline caller sees what the server does.
+      engine.openSession('offline');
+      engine.segment('offline', pic);
+      expect(engine.detectionPending).to.equal(false);
+      expect(engine.segment('offline', pic).detectMs).to.be.a('number');
+    } finally {
+      engine.closeSession('det');
+      engine.closeSession('offline');
+    }
+  });
+
   it('RGB handed in without prepare() is segmented whole and not tracked', () => {
     const img = portrait(256, 144, 0.75);
     engine.openSession('plain');
