@@ -72,8 +72,6 @@ export interface BatchItem {
 interface EngineSession {
   readonly temporal: TemporalState;
   readonly roi: RoiTracker | null;
-  /** A picture waiting for the person detector (the latest due one), until detectPending(). */
-  detectPicture?: I420Picture;
   /** People the detector found on an earlier picture of this session, for its next frame. */
   detections?: { readonly found: readonly Detection[]; readonly width: number; readonly height: number; readonly ms: number };
 }
@@ -83,6 +81,8 @@ export type EngineMemory = InferenceMemory;
 
 export class SegmentationEngine {
   private readonly sessions = new Map<string, EngineSession>();
+  /** Pictures waiting for the person detector, oldest first, at most one per session (its latest due one). */
+  private readonly detectQueue = new Map<string, I420Picture>();
   private closed = false;
 
   private constructor(
@@ -245,8 +245,7 @@ export class SegmentationEngine {
 
   /** Whether a picture waits for the person detector (the worker then calls detectPending() between frames). */
   get detectionPending(): boolean {
-    for (const s of this.sessions.values()) if (s.detectPicture) return true;
-    return false;
+    return this.detectQueue.size > 0;
   }
 
   /**
@@ -254,19 +253,27 @@ export class SegmentationEngine {
    * each session's next frame. Run between frames, off any frame's path: the detector costs
    * several backbone runs, and a frame that waited for it would carry that in its latency.
    * Its time reaches the next result of each session it looked at (SegmentResult.detectMs).
+   * @param limit pictures to look at now, oldest first (the worker takes one at a time, so a
+   *   frame arriving meanwhile waits for one detection at most, and the batch shape, and with it
+   *   ONNX Runtime's memory, stays that of one picture)
    * @returns pictures looked at
    */
-  detectPending(): number {
+  detectPending(limit = Infinity): number {
     this.assertOpen();
-    const due = [...this.sessions.values()].filter((s) => s.detectPicture);
-    if (!this.detector || due.length === 0) return 0;
     const d = this.detector;
+    if (!d || this.detectQueue.size === 0) return 0;
+    const due: [EngineSession, I420Picture][] = [];
+    for (const [id, pic] of this.detectQueue) {
+      if (due.length >= limit) break;
+      this.detectQueue.delete(id);
+      const s = this.sessions.get(id);
+      if (s) due.push([s, pic]);
+    }
+    if (due.length === 0) return 0;
     const t0 = performance.now();
-    const pics = due.map((s) => s.detectPicture!);
-    for (const s of due) delete s.detectPicture;
-    const found = d.detect(pics.map((p) => this.letterboxed(p, d)));
+    const found = d.detect(due.map(([, p]) => this.letterboxed(p, d)));
     const ms = (performance.now() - t0) / due.length;
-    due.forEach((s, i) => (s.detections = { found: found[i]!, width: pics[i]!.width, height: pics[i]!.height, ms }));
+    due.forEach(([s, p], i) => (s.detections = { found: found[i]!, width: p.width, height: p.height, ms }));
     return due.length;
   }
 
@@ -338,7 +345,7 @@ export class SegmentationEngine {
       // People found on an earlier picture of the same size; this frame's picture waits for its turn.
       const earlier = state.detections;
       delete state.detections;
-      if (track && item.frame.detect) state.detectPicture = item.frame.detect;
+      if (track && item.frame.detect) this.detectQueue.set(item.id, item.frame.detect);
       const detections = earlier && earlier.width === item.frame.views[0]!.view.box.pictureWidth && earlier.height === item.frame.views[0]!.view.box.pictureHeight ? earlier.found : undefined;
       const r = this.finish(state, item.frame, mine, inferenceMs, rgbs.length, track, detections);
       return earlier ? { ...r, detectMs: earlier.ms } : r;
@@ -447,6 +454,7 @@ export class SegmentationEngine {
     const state = this.sessions.get(id);
     if (!state) return false;
     this.sessions.delete(id);
+    this.detectQueue.delete(id);
     state.temporal.dispose();
     return true;
   }

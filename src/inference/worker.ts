@@ -77,7 +77,8 @@ async function main(): Promise<void> {
     return;
   }
 
-  // The person detector runs after the masks have left, between frames (engine.detectPending).
+  // The person detector runs after the masks have left, between frames, one picture at a time
+  // (engine.detectPending).
   let detectScheduled = false;
   let closed = false;
   const detectBetweenFrames = () => {
@@ -87,10 +88,11 @@ async function main(): Promise<void> {
       detectScheduled = false;
       if (closed) return;
       try {
-        engine.detectPending();
+        engine.detectPending(1);
       } catch (e) {
         send({ type: 'detectorError', error: serialize(e) });
       }
+      detectBetweenFrames();
     });
   };
 

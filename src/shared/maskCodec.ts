@@ -244,14 +244,17 @@ export function stampSendTime(buf: Uint8Array, serverSendTime: number, serverMs:
   dv.setFloat32(48, serverMs, true);
 }
 
-export function decodeMask(input: Uint8Array | ArrayBuffer): MaskMessage {
+/** The fixed header of a mask message: everything but the mask and its detail layers. */
+export type MaskHeader = Omit<MaskMessage, 'alpha' | 'details' | 'pictureWidth' | 'pictureHeight'> & { readonly version: number; readonly payloadLength: number };
+
+/** Reads and checks the header alone (monitors and benchmarks that need only seq and timings). */
+export function readMaskHeader(input: Uint8Array | ArrayBuffer): MaskHeader {
   const buf = input instanceof Uint8Array ? input : new Uint8Array(input);
   if (buf.length < MASK_HEADER_BYTES) throw new MaskCodecError(`message too short: ${buf.length} bytes`);
   if (buf[0] !== MASK_MAGIC_0 || buf[1] !== MASK_MAGIC_1) throw new MaskCodecError('bad magic');
-  const version = buf[2];
+  const version = buf[2]!;
   if (version !== MASK_VERSION && version !== MASK_VERSION_DETAILS) throw new MaskCodecError(`unsupported version ${version}`);
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const encoding = buf[3]! as MaskEncoding;
   const width = dv.getUint16(12, true);
   const height = dv.getUint16(14, true);
   if (width < 1 || height < 1 || width * height > MASK_MAX_PIXELS) throw new MaskCodecError(`bad mask size ${width}x${height}`);
@@ -260,13 +263,13 @@ export function decodeMask(input: Uint8Array | ArrayBuffer): MaskMessage {
   if (version === MASK_VERSION ? end !== buf.length : end > buf.length) {
     throw new MaskCodecError(`payload length ${payloadLength} does not match message size ${buf.length}`);
   }
-  const alpha = unpack(encoding, buf.subarray(MASK_HEADER_BYTES, end), width, height, 'mask');
-  const msg: MaskMessage = {
+  return {
+    version,
     seq: dv.getUint32(4, true),
     rtpTimestamp: dv.getUint32(8, true),
     width,
     height,
-    encoding,
+    encoding: buf[3]! as MaskEncoding,
     serverSendTime: dv.getFloat64(16, true),
     timings: {
       receiveMs: dv.getFloat32(24, true),
@@ -278,10 +281,17 @@ export function decodeMask(input: Uint8Array | ArrayBuffer): MaskMessage {
       serverMs: dv.getFloat32(48, true),
     },
     droppedFrames: dv.getUint32(52, true),
-    alpha,
-    details: [],
+    payloadLength,
   };
-  if (version === MASK_VERSION_DETAILS) decodeDetails(buf, dv, end, msg);
+}
+
+export function decodeMask(input: Uint8Array | ArrayBuffer): MaskMessage {
+  const buf = input instanceof Uint8Array ? input : new Uint8Array(input);
+  const { version, payloadLength, ...head } = readMaskHeader(buf);
+  const end = MASK_HEADER_BYTES + payloadLength;
+  const alpha = unpack(head.encoding, buf.subarray(MASK_HEADER_BYTES, end), head.width, head.height, 'mask');
+  const msg: MaskMessage = { ...head, alpha, details: [] };
+  if (version === MASK_VERSION_DETAILS) decodeDetails(buf, new DataView(buf.buffer, buf.byteOffset, buf.byteLength), end, msg);
   return msg;
 }
 

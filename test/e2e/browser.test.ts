@@ -16,7 +16,7 @@ import { projectRoot } from '../../src/paths.js';
 import { createHash } from 'node:crypto';
 import { decodeMask } from '../../src/shared/maskCodec.js';
 import { composeMask } from '../../src/shared/maskCompose.js';
-import { CHROMIUM_PATH, chromiumAvailable, launchChromium, type LaunchedChromium } from './chromium.js';
+import { CHROMIUM_PATH, chromiumAvailable, launchChromium, type LaunchedChromium } from '../../src/testing/chromium.js';
 import { LOADED_MS } from '../helpers/waitFor.js';
 
 const run = promisify(execFile);

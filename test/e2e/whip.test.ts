@@ -18,7 +18,7 @@ import { startServer, type RunningServer } from '../../src/main.js';
 import { projectRoot } from '../../src/paths.js';
 import { writeClipY4m } from '../../src/testing/synthClip.js';
 import { decodeMask } from '../../src/shared/maskCodec.js';
-import { CHROMIUM_PATH, chromiumAvailable, launchChromium, type LaunchedChromium } from './chromium.js';
+import { CHROMIUM_PATH, chromiumAvailable, launchChromium, type LaunchedChromium } from '../../src/testing/chromium.js';
 import { LOADED_MS, waitFor } from '../helpers/waitFor.js';
 
 const TOKEN = 'e2e-whip-token-0123456789';
@@ -79,7 +79,7 @@ describe('WHIP end to end (Chromium + @eyevinn/whip-web-client from another orig
     await writeClipY4m(clipPath, { width: 640, height: 480, fps: 30, frames: 120, speedPxPerFrame: 4, seed: 2 });
     const out = await build({
       absWorkingDir: projectRoot(),
-      entryPoints: [path.join(projectRoot(), 'test', 'e2e', 'whipPage', 'main.ts')],
+      entryPoints: [path.join(projectRoot(), 'src', 'testing', 'whipPage', 'main.ts')],
       bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false, logLevel: 'warning',
     });
     bundle = out.outputFiles[0]!.text;

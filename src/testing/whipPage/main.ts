@@ -1,7 +1,10 @@
 /**
  * A WHIP publisher page built on @eyevinn/whip-web-client (a WHIP client none of us wrote),
- * bundled by the e2e test with esbuild and served from a different origin than the server.
- * Query: ?endpoint=<WHIP endpoint URL>&token=<bearer token>[&audio=1]. Exposes window.__whip for the test.
+ * bundled with esbuild by the WHIP e2e test and by `npm run bench:browsers`, served from a
+ * different origin than the server.
+ * Query: ?endpoint=<WHIP endpoint URL>&token=<bearer token>[&audio=1][&preview=0]. preview=0:
+ * publish only, the camera is not shown (the benchmark: rendering costs the browser CPU the
+ * server needs). Exposes window.__whip for the test.
  */
 import { WHIPClient } from '@eyevinn/whip-web-client';
 
@@ -24,7 +27,7 @@ async function start(): Promise<void> {
   // ?audio=1: offer audio too, as most WHIP publishers do (the server answers it inactive).
   const audio = params.get('audio') === '1';
   const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480, frameRate: 30 }, audio });
-  (document.querySelector('video') as HTMLVideoElement).srcObject = stream;
+  if (params.get('preview') !== '0') (document.querySelector('video') as HTMLVideoElement).srcObject = stream;
   // iceServers: [] — no STUN on a machine without network (the client's default is a public STUN server).
   const client = new WHIPClient({ endpoint, opts: { debug: false, iceServers: [], authkey: params.get('token') ?? undefined } });
   let poll: ReturnType<typeof setInterval> | undefined;
