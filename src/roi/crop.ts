@@ -8,6 +8,7 @@
  * cell ((X + ½)·PW/G − x)/w · G − ½, sampled bilinearly (clamped at the crop's edges); cells
  * whose centre lies outside the crop get `outside`.
  */
+import { fastSigmoid } from '../shared/fastMath.js';
 import type { I420Picture } from '../decode/types.js';
 import type { RoiBox, RoiView } from './roiTracker.js';
 
@@ -291,14 +292,19 @@ export const DETAIL_LOGIT_CLAMP = Math.log(254.5 / 0.5);
 export function temporalCorrection(finalMask: Uint8Array, frameLogits: Float32Array, out: Float32Array): Float32Array {
   if (finalMask.length !== frameLogits.length || out.length !== frameLogits.length) throw new RoiBoxError('temporalCorrection: grid sizes do not match');
   const C = DETAIL_LOGIT_CLAMP;
-  const lo = 0.5 / 255;
   for (let i = 0; i < out.length; i++) {
-    const p = Math.min(1 - lo, Math.max(lo, finalMask[i]! / 255));
     const l = frameLogits[i]!;
-    out[i] = Math.log(p / (1 - p)) - (l < -C ? -C : l > C ? C : l);
+    out[i] = MASK_LOGIT[finalMask[i]!]! - (l < -C ? -C : l > C ? C : l);
   }
   return out;
 }
+
+/** logit(v / 255) of each 8-bit mask value v, v limited to [0.5, 254.5] (what 8 bits hold). */
+const MASK_LOGIT = Float64Array.from({ length: 256 }, (_, v) => {
+  const lo = 0.5 / 255;
+  const p = Math.min(1 - lo, Math.max(lo, v / 255));
+  return Math.log(p / (1 - p));
+});
 
 /**
  * A crop's mask at the crop's own grid (the model's resolution over the crop, finer than the
@@ -334,7 +340,7 @@ export function detailLayer(cropLogits: Float32Array, box: RoiBox, gridW: number
       const bot = correction[r1 + x0]! + fx * (correction[r1 + x1]! - correction[r1 + x0]!);
       const l = cropLogits[Y * gridW + X]!;
       const z = (l < -C ? -C : l > C ? C : l) + top + fy * (bot - top);
-      dst[Y * gridW + X] = Math.round(255 / (1 + Math.exp(-z)));
+      dst[Y * gridW + X] = 255 * fastSigmoid(z) + 0.5;
     }
   }
   return dst;

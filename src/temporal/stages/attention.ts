@@ -24,7 +24,7 @@ import { TensorAttention } from '../attention/tensorAttention.js';
 import type { AttentionParams } from '../attention/types.js';
 import { TemporalConfigError, type TemporalInput, type TemporalStage, type TemporalState } from '../temporalStage.js';
 import { asState } from './simple.js';
-import { LOGIT_CLAMP, clampLogit, fastClampedLogit, fastSigmoid } from './fastMath.js';
+import { LOGIT_CLAMP, clampLogit, fastClampedLogit, fastSigmoid } from '../../shared/fastMath.js';
 import type { FusionHead, FusionInputs } from './fusionHead.js';
 
 export interface AttentionGeometryIn {

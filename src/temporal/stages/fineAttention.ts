@@ -38,7 +38,7 @@ import * as tf from '@tensorflow/tfjs';
 import { PixelMatcher, type PixelMatchOutputs } from '../attention/pixelMatch.js';
 import { TemporalConfigError, type TemporalInput, type TemporalStage, type TemporalState } from '../temporalStage.js';
 import { asState } from './simple.js';
-import { LOGIT_CLAMP, fastClampedLogit, fastSigmoid } from './fastMath.js';
+import { LOGIT_CLAMP, fastClampedLogit, fastSigmoid } from '../../shared/fastMath.js';
 
 export interface FineAttentionOptions {
   /** Weight w of the memory read's logit at a perfect match, [0, 2] (< 1: every label can be overturned; see above). */

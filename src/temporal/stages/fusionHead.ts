@@ -28,7 +28,7 @@
  * models/temporal-fusion.json. Owns its weight tensors; dispose() frees them.
  */
 import * as tf from '@tensorflow/tfjs';
-import { LOGIT_CLAMP as CLAMP, fastClampedLogit, fastSigmoid } from './fastMath.js';
+import { LOGIT_CLAMP as CLAMP, fastClampedLogit, fastSigmoid } from '../../shared/fastMath.js';
 
 export const FUSION_INPUTS = ['logit', 'readLogit', 'confidence', 'motion', 'frameDiff', 'disagreement'] as const;
 /** Largest memory weight the gate can reach. */

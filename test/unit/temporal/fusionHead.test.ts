@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../../src/inference/backend.js';
 import { FUSION_INPUTS, FusionHead, FusionHeadFormatError, type FusionHeadJson } from '../../../src/temporal/stages/fusionHead.js';
-import { fastClampedLogit, fastSigmoid } from '../../../src/temporal/stages/fastMath.js';
+import { fastClampedLogit, fastSigmoid } from '../../../src/shared/fastMath.js';
 import { AttentionTemporal } from '../../../src/temporal/stages/attention.js';
 
 /** Deterministic pseudo-random numbers in [0, 1). */
