@@ -30,7 +30,7 @@ if [ "${1:-}" = "--prepare" ]; then
   # Every package.json (module resolution reads them) and the ONNX Runtime libraries.
   find node_modules -name package.json -not -path '*/test/*' >> "$stage/files"
   ls node_modules/onnxruntime-node/bin/napi-v6/linux/x64/* >> "$stage/files"
-  printf '%s\n' dist models/meet.onnx models/selfie.onnx models/meet.json models/meet.bin models/selfie.json models/selfie.bin artifacts/bench-load/clip-synth-640x480-30.y4m >> "$stage/files"
+  printf '%s\n' dist models/manifest.json models/meet.onnx models/selfie.onnx models/meet.json models/meet.bin models/selfie.json models/selfie.bin models/movenet-multipose.onnx models/movenet-multipose.json models/movenet-multipose.bin artifacts/bench-load/clip-synth-640x480-30.y4m >> "$stage/files"
   sort -u "$stage/files" -o "$stage/files"
   tar cf - -T "$stage/files" -C "$stage" .carry-node | xz -T2 -9e > "$carry/gpu-check.tar.xz"
   rm -rf "$stage"

@@ -30,7 +30,7 @@ export interface Config {
    * Temporal stage: none (per-frame), ema, attention (non-parametric read of the feature ring
    * buffer), attention-learned (that read fused by the trained gate, models/temporal-fusion.json),
    * attention-fine (pixel-level attention over the previous frame, src/temporal/stages/fineAttention.ts).
-   * Default attention-fine: the best J, TE and dtSSD of `npm run bench:quality` (README, Temporal attention).
+   * Default attention-fine: the best J, TE and dtSSD of `npm run bench:quality` (docs/temporal.md).
    */
   readonly temporal: TemporalMode;
   /**

@@ -114,7 +114,7 @@ async function main(): Promise<void> {
   const started: OrtProvider[] = [];
   for (const p of ['cuda', 'webgpu', 'cpu'] as OrtProvider[]) {
     if (p === 'cuda' && !cudaProviderInstalled()) {
-      console.log(`- ort-cuda (${PROVIDER_NAMES.cuda}): not installed (README, GPU)`);
+      console.log(`- ort-cuda (${PROVIDER_NAMES.cuda}): not installed (README, "Run on a GPU")`);
       continue;
     }
     const r = probeInChild(p);

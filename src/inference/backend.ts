@@ -19,7 +19,7 @@ import { TfjsBackbone } from './tfjsBackbone.js';
 import { OrtBackbone } from './ortBackbone.js';
 import { cudaProviderInstalled, ortBinDir, type OrtProvider } from './onnx/ortSession.js';
 
-/** Order tried by 'auto': GPUs first, then CPUs, fastest first (README, Backends). */
+/** Order tried by 'auto': GPUs first, then CPUs, fastest first (README, "Run on a GPU"). */
 export const AUTO_ORDER: readonly BackendName[] = ['ort-cuda', 'ort-webgpu', 'tensorflow-gpu', 'ort-cpu', 'tensorflow', 'wasm', 'cpu'];
 
 /** The TF.js backends, in the order 'auto' tries them when only TF.js is wanted (tests, tools). */
@@ -47,8 +47,8 @@ export class BackendUnavailableError extends Error {
 /** What a user can do about each backend being unavailable (shown in the error). */
 const REMEDY: Record<BackendName, string> = {
   'ort-cpu': 'reinstall onnxruntime-node (npm install) or use --backend wasm',
-  'ort-webgpu': 'needs a GPU with a Vulkan driver and Debian\'s libvulkan1 (README, GPU); or use --backend auto',
-  'ort-cuda': 'install ONNX Runtime\'s CUDA 12 provider (README, GPU) on a host with CUDA 12 and cuDNN 9; or use --backend auto',
+  'ort-webgpu': 'needs a GPU with a Vulkan driver and Debian\'s libvulkan1 (README, "Run on a GPU"); or use --backend auto',
+  'ort-cuda': 'install ONNX Runtime\'s CUDA 12 provider (README, "Run on a GPU") on a host with CUDA 12 and cuDNN 9; or use --backend auto',
   'tensorflow-gpu': 'install the optional dependency @tensorflow/tfjs-node-gpu (needs CUDA 11.2 + cuDNN 8.1) or use --backend auto',
   tensorflow: 'install @tensorflow/tfjs-node or use --backend auto',
   wasm: 'reinstall @tensorflow/tfjs-backend-wasm (npm install) or use --backend cpu',
@@ -134,7 +134,7 @@ export async function openBackbone(pref: 'auto' | BackendName, model: ModelName,
 }
 
 function cudaMissing(): string {
-  return `the CUDA provider library is not installed in ${ortBinDir()} (README, GPU)`;
+  return `the CUDA provider library is not installed in ${ortBinDir()} (README, "Run on a GPU")`;
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * Mask message codec, versions 1 and 2. Pure: shared by the server (encode) and the
- * browser client (decode; bundled by esbuild). Layout documented in README
+ * browser client (decode; bundled by esbuild). Layout documented in docs/architecture.md
  * ("Mask message format"). All multi-byte fields little-endian.
  *
  * Version 1 (a frame segmented on the whole picture):

@@ -1,6 +1,6 @@
 /**
  * Builds the temporal stage for a config mode, filling unset tuning fields with the defaults
- * measured by `npm run bench:quality` (README "Temporal attention").
+ * measured by `npm run bench:quality` (docs/temporal.md).
  */
 import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
@@ -12,7 +12,7 @@ import { AttentionTemporal, type AttentionGeometryIn } from './stages/attention.
 import { FusionHead, type FusionHeadJson } from './stages/fusionHead.js';
 import { FineAttentionTemporal } from './stages/fineAttention.js';
 
-/** Measured defaults (see README): tuning values not set in the config take these. */
+/** Measured defaults (docs/temporal.md): tuning values not set in the config take these. */
 export const TEMPORAL_DEFAULTS = Object.freeze({
   radius: 3,
   topK: 8,

@@ -131,7 +131,7 @@ function modelCard(meta: Record<string, any>, rows: ValidationRow[]): string {
     '',
     `Time: data ${meta.seconds.data.toFixed(0)} s, training ${meta.seconds.training.toFixed(0)} s, validation ${meta.seconds.validation.toFixed(0)} s.`,
     '',
-    'The evaluation that decides defaults is `npm run bench:quality` (README, "Temporal attention").',
+    'The evaluation that decides defaults is `npm run bench:quality` (docs/temporal.md).',
     '',
   ];
   return lines.join('\n');

@@ -65,7 +65,7 @@ export function ortBinDir(): string {
   return path.join(path.dirname(require.resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', process.platform, process.arch);
 }
 
-/** Whether the CUDA provider's library was installed next to the runtime (see README, GPU). */
+/** Whether the CUDA provider's library was installed next to the runtime (see README, "Run on a GPU"). */
 export function cudaProviderInstalled(): boolean {
   return existsSync(path.join(ortBinDir(), 'libonnxruntime_providers_cuda.so'));
 }

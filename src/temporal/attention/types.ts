@@ -1,7 +1,7 @@
 /**
  * Local attention read over a session's memory of recent frames — the contract shared by the
  * tensor-op implementation (every backend, GPU included) and the fused typed-array kernel
- * (the CPU backends, where per-op overhead and slow gathers dominate; see README "Temporal
+ * (the CPU backends, where per-op overhead and slow gathers dominate; see docs/temporal.md "Temporal
  * attention").
  *
  * Definition. Features live on a grid of h × w cells; the mask on H × W px with H = s·h and

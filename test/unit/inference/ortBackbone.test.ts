@@ -130,7 +130,7 @@ describe('inference/backend openBackbone', function () {
       expect(backbone.runtime.backend).to.equal('ort-cpu');
       expect(attempts.map((a) => a.backend)).to.deep.equal(AUTO_ORDER.slice(0, AUTO_ORDER.indexOf('ort-cpu') + 1));
       expect(attempts.at(-1)).to.deep.equal({ backend: 'ort-cpu', ok: true });
-      // No CUDA provider library is installed by npm install (README, GPU).
+      // No CUDA provider library is installed by npm install (README, "Run on a GPU").
       expect(attempts[0]).to.include({ backend: 'ort-cuda', ok: false });
       expect(attempts[0]!.reason).to.match(/CUDA provider library is not installed|no NVIDIA GPU/);
       // WebGPU: skipped without a GPU device, or tried and refused (no usable adapter).
