@@ -2,18 +2,7 @@
  * The replacement background, drawn procedurally (no downloaded asset): an evening sky with
  * soft out-of-focus lights above a dim horizon. Deterministic, so screenshots are stable.
  */
-
-/** Small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../src/shared/random.js';
 
 export function drawBackground(width: number, height: number): HTMLCanvasElement {
   const c = document.createElement('canvas');

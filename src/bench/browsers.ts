@@ -25,23 +25,10 @@ import { readMaskHeader } from '../shared/maskCodec.js';
 import { writeClipY4m } from '../testing/synthClip.js';
 import { chromiumAvailable, CHROMIUM_PATH, launchChromium, type LaunchedChromium } from '../testing/chromium.js';
 import { fmt, summarize } from './stats.js';
+import { arg, serverFlags } from './args.js';
 
 const OWN = ['browsers', 'seconds', 'warmup'];
 const TOKEN = 'bench-browsers-token-0123456789';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
-}
-function serverFlags(): string[] {
-  const out: string[] = [];
-  const args = process.argv.slice(2);
-  for (let i = 0; i < args.length; i++) {
-    if (OWN.includes(args[i]!.replace(/^--/, ''))) i++;
-    else out.push(args[i]!);
-  }
-  return out;
-}
 
 interface Stream {
   browser: LaunchedChromium;
@@ -77,7 +64,7 @@ async function main(): Promise<void> {
     bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false, logLevel: 'warning',
   });
   const pages = await pageServer(out.outputFiles[0]!.text);
-  const config = loadConfig({ argv: serverFlags(), overrides: { port: 0, host: '127.0.0.1', logLevel: 'warn', whipToken: TOKEN, corsAllowOrigins: [pages.origin], maxSessions: Math.max(n, 4) } });
+  const config = loadConfig({ argv: serverFlags(OWN), overrides: { port: 0, host: '127.0.0.1', logLevel: 'warn', whipToken: TOKEN, corsAllowOrigins: [pages.origin], maxSessions: Math.max(n, 4) } });
   const server = await startServer({}, { config });
   const streams: Stream[] = [];
   let failed = 0;

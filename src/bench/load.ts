@@ -34,14 +34,16 @@ import { type BackendName, type ModelName } from '../inference/types.js';
 import { TEMPORAL_MODES, type TemporalMode } from '../temporal/temporalConfig.js';
 import { AUTO_ORDER as BACKENDS } from '../inference/backend.js';
 
-const MODELS: readonly ModelName[] = ['meet', 'selfie'];
-import { writeClipY4m, rng } from '../testing/synthClip.js';
+import { writeClipY4m } from '../testing/synthClip.js';
+import { rng } from '../shared/random.js';
 import { EventLoopLag, type LagSnapshot } from '../observability/eventLoopLag.js';
 import { projectRoot } from '../paths.js';
 import type { CeilingResult } from './ceiling.js';
 import type { FromPublisher, PublisherResult, ToPublisher } from './loadProtocol.js';
 import { latencyBySecond, pooledStats, streamStats, streamTable, type Sample, type StreamStats } from './loadReport.js';
 import { fmt } from './stats.js';
+
+const MODELS: readonly ModelName[] = ['meet', 'selfie'];
 
 class UsageError extends Error {
   override readonly name = 'UsageError';

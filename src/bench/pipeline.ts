@@ -14,22 +14,9 @@ import { WeriftPublisher } from '../testing/weriftPublisher.js';
 import { generateClip } from '../testing/synthClip.js';
 import { loadConfig } from '../config.js';
 import { fmt, summarize } from './stats.js';
+import { arg, serverFlags } from './args.js';
 
 const OWN = ['seconds', 'fps', 'codec'];
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
-}
-/** Every other flag configures the server, as `maskstream serve` takes it (src/config.ts). */
-function serverFlags(): string[] {
-  const out: string[] = [];
-  const args = process.argv.slice(2);
-  for (let i = 0; i < args.length; i++) {
-    if (OWN.includes(args[i]!.replace(/^--/, ''))) i++;
-    else out.push(args[i]!);
-  }
-  return out;
-}
 
 async function main(): Promise<void> {
   const seconds = Number(arg('seconds', '20'));
@@ -37,7 +24,7 @@ async function main(): Promise<void> {
   const codec = arg('codec', 'vp8') as 'vp8' | 'h264';
   const warmupFrames = fps * 2;
   const clip = await generateClip({ frames: 150, width: 640, height: 480, fps, speedPxPerFrame: 4, seed: 1 });
-  const config = loadConfig({ argv: serverFlags(), overrides: { port: 0, host: '127.0.0.1', logLevel: 'warn' } });
+  const config = loadConfig({ argv: serverFlags(OWN), overrides: { port: 0, host: '127.0.0.1', logLevel: 'warn' } });
   const server = await startServer({}, { config });
   const pub = new WeriftPublisher({ url: server.url, codec, encoder: codec === 'vp8' ? 'ffmpeg' : 'webcodecs', frames: clip.frames, fps, totalFrames: Math.round(seconds * fps) + warmupFrames });
   try {

@@ -5,7 +5,7 @@
  * translated graph; ortBackbone.ts) and TfjsBackbone (TF.js GraphModel; tfjsBackbone.ts).
  * The owner disposes it; dispose() frees the native session or the tf weights.
  */
-import type { BackendName, ModelName } from './types.js';
+import type { BackboneInfo, BackendName } from './types.js';
 
 /** How runBatch() runs a batch of each size n ≥ 2: one graph execution, or back to back. */
 export interface BatchSupport {
@@ -15,19 +15,6 @@ export interface BatchSupport {
   readonly graphSizes: readonly number[];
   /** Why a size fell back to back-to-back runs (absent when all requested sizes work). */
   readonly fallbackReason?: string;
-}
-
-export interface BackboneInfo {
-  readonly model: ModelName;
-  /** px */
-  readonly inputWidth: number;
-  readonly inputHeight: number;
-  /** px (= output node resolution) */
-  readonly maskWidth: number;
-  readonly maskHeight: number;
-  readonly featureNode: string;
-  /** [h, w, c] */
-  readonly featureShape: readonly [number, number, number];
 }
 
 export interface BackboneOutput {

@@ -4,8 +4,8 @@
  * execution provider. Owns the session; dispose() frees it.
  */
 import { ModelStore } from './modelStore.js';
-import type { BackendName, ModelName } from './types.js';
-import { BackboneDisposedError, checkFrames, ModelShapeError, type Backbone, type BackboneInfo, type BackboneOutput, type BatchSupport, type RuntimeInfo } from './backbone.js';
+import type { BackboneInfo, BackendName, ModelName } from './types.js';
+import { BackboneDisposedError, checkFrames, ModelShapeError, type Backbone, type BackboneOutput, type BatchSupport, type RuntimeInfo } from './backbone.js';
 import { loadOnnxModel, type OnnxModelBytes } from './onnx/onnxModels.js';
 import { OrtSession, ortVersion, PROVIDER_NAMES, type OrtProvider } from './onnx/ortSession.js';
 import { INPUT_NAME } from './onnx/translate.js';

@@ -9,8 +9,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { ModelStore, type ModelSpec } from './modelStore.js';
 import { withBatchSize } from './batchGraph.js';
-import type { BackendName, ModelName } from './types.js';
-import { BackboneDisposedError, checkFrames, ModelShapeError, type Backbone, type BackboneInfo, type BackboneOutput, type BatchSupport, type RuntimeInfo } from './backbone.js';
+import type { BackboneInfo, BackendName, ModelName } from './types.js';
+import { BackboneDisposedError, checkFrames, ModelShapeError, type Backbone, type BackboneOutput, type BatchSupport, type RuntimeInfo } from './backbone.js';
 
 export interface TfjsBackboneOptions {
   /** Where the weights come from; default ModelStore.open() (project models/). */

@@ -6,13 +6,8 @@ export type ModelName = 'meet' | 'selfie';
 export const BACKENDS = ['ort-cpu', 'ort-webgpu', 'ort-cuda', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 export type TfBackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
-/** Static facts about the loaded engine, reported in logs, /healthz and metrics. */
-export interface EngineInfo {
-  readonly backend: BackendName;
-  /** What runs it, e.g. "onnxruntime-node 1.30.0 CPUExecutionProvider, 1 thread" or "tfjs 4.22.0 wasm". */
-  readonly provider: string;
-  /** The person detector proposing people for the region of interest, when one runs. */
-  readonly detector?: string;
+/** The model a backbone runs: its sizes and the feature map the temporal stage reads. */
+export interface BackboneInfo {
   readonly model: ModelName;
   /** Model input size, px. RGB frames handed to the engine must have exactly this size. */
   readonly inputWidth: number;
@@ -23,6 +18,15 @@ export interface EngineInfo {
   /** Intermediate feature map exposed to the temporal stage: node name and [h, w, c]. */
   readonly featureNode: string;
   readonly featureShape: readonly [number, number, number];
+}
+
+/** Static facts about the loaded engine, reported in logs, /healthz and metrics. */
+export interface EngineInfo extends BackboneInfo {
+  readonly backend: BackendName;
+  /** What runs it, e.g. "onnxruntime-node 1.30.0 CPUExecutionProvider, 1 thread" or "tfjs 4.22.0 wasm". */
+  readonly provider: string;
+  /** The person detector proposing people for the region of interest, when one runs. */
+  readonly detector?: string;
 }
 
 /**

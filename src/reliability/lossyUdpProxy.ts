@@ -14,7 +14,7 @@
  */
 import dgram from 'node:dgram';
 import type { AddressInfo } from 'node:net';
-import { rng as prng } from '../testing/synthClip.js';
+import { rng as prng } from '../shared/random.js';
 
 export interface LossyProxyOptions {
   /** Probability that an RTP/RTCP packet is dropped, 0..1, each direction. */

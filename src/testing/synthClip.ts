@@ -9,6 +9,7 @@ import { createWriteStream } from 'node:fs';
 import { ModelStore } from '../inference/modelStore.js';
 import { rgbToI420 } from '../decode/yuvToRgb.js';
 import type { I420Picture } from '../decode/types.js';
+import { rng } from '../shared/random.js';
 
 /** The portrait thumbnail in the 1280×1158 sample sheet, px (a woman, head and shoulders). */
 export const PORTRAIT_CROP = { x: 165, y: 0, w: 153, h: 159 } as const;
@@ -50,18 +51,6 @@ export function loadPortraitRgb(w: number, h: number): Uint8Array {
   if (r.status !== 0) throw new Error(`ffmpeg failed on ${jpg}: ${r.stderr.toString().trim()}`);
   if (r.stdout.length !== w * h * 3) throw new Error(`ffmpeg produced ${r.stdout.length} bytes, expected ${w * h * 3}`);
   return new Uint8Array(r.stdout);
-}
-
-/** Deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A room-like background: soft colour gradient, a few furniture-like blocks, mild noise. */

@@ -4,7 +4,7 @@ import type { Box } from '../../src/testing/synthClip.js';
 /**
  * How a mask lies over a person box given in source pixels (srcW × srcH): `precision` = share of
  * the mask's foreground (alpha ≥ 128) inside the box, `coverage` = share of the box that is
- * foreground. The same measure as test/integration/pipeline.test.ts.
+ * foreground.
  */
 export function maskOverlap(msg: MaskMessage, box: Box, srcW: number, srcH: number): { precision: number; coverage: number } {
   const { width, height, alpha } = msg;

@@ -6,35 +6,15 @@
  */
 import { expect } from 'chai';
 import { startServer, type RunningServer } from '../../src/main.js';
-import { WeriftPublisher, type ReceivedMask } from '../../src/testing/weriftPublisher.js';
-import { generateClip } from '../../src/testing/synthClip.js';
+import { WeriftPublisher } from '../../src/testing/weriftPublisher.js';
+import { generateClip, type Box } from '../../src/testing/synthClip.js';
 import type { I420Picture } from '../../src/decode/types.js';
 import { LOADED_MS, waitFor } from '../helpers/waitFor.js';
+import { maskOverlap } from '../helpers/maskOverlap.js';
 import { awaitAccounted, dropCounts, dropsSince, LOAD_DROP_REASONS, total } from '../helpers/frameAccounting.js';
 
 const FRAMES = 90;
 const FPS = 30;
-
-interface Box { x: number; y: number; w: number; h: number }
-
-/** Share of the mask's foreground (alpha ≥ 128) that lies inside the box, and share of the box covered. */
-function overlap(m: ReceivedMask, box: Box, srcW: number, srcH: number): { precision: number; coverage: number } {
-  const { width, height, alpha } = m.msg;
-  const sx = width / srcW;
-  const sy = height / srcH;
-  const x0 = Math.floor(box.x * sx), x1 = Math.ceil((box.x + box.w) * sx);
-  const y0 = Math.floor(box.y * sy), y1 = Math.ceil((box.y + box.h) * sy);
-  let fg = 0, fgIn = 0;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      if (alpha[y * width + x]! < 128) continue;
-      fg++;
-      if (x >= x0 && x < x1 && y >= y0 && y < y1) fgIn++;
-    }
-  }
-  const boxArea = Math.max(1, (x1 - x0) * (y1 - y0));
-  return { precision: fg ? fgIn / fg : 0, coverage: fgIn / boxArea };
-}
 
 describe('live pipeline (werift publisher → server → masks)', function () {
   this.timeout(300_000);
@@ -110,7 +90,7 @@ describe('live pipeline (werift publisher → server → masks)', function () {
       }
 
       // The mask is over the person: most foreground lies in the pasted portrait's box.
-      const ov = masks.map((m) => overlap(m, boxes[m.frameIndex]!, 640, 480));
+      const ov = masks.map((m) => maskOverlap(m.msg, boxes[m.frameIndex]!, 640, 480));
       const meanPrecision = ov.reduce((a, o) => a + o.precision, 0) / ov.length;
       const meanCoverage = ov.reduce((a, o) => a + o.coverage, 0) / ov.length;
       expect(meanPrecision, 'foreground inside the person box').to.be.at.least(0.7);

@@ -5,7 +5,7 @@
  * A Signal is a value over time t in frames (fractional between frames): a constant,
  * base + rate·t + a sum of periodic waves, or a piecewise linear path through keys + waves. Pure.
  */
-import { rng } from '../../testing/synthClip.js';
+import { rng } from '../../shared/random.js';
 
 export interface Wave {
   /** Half of the peak-to-peak swing, in the signal's unit. */

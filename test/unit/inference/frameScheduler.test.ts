@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { FrameScheduler, SchedulerError } from '../../../src/inference/frameScheduler.js';
-import { rng } from '../../../src/testing/synthClip.js';
+import { rng } from '../../../src/shared/random.js';
 
 describe('inference/frameScheduler FrameScheduler', () => {
   it('keeps one waiting frame per session: a newer frame supersedes the waiting one', () => {

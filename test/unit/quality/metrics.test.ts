@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import {
   binarize, boundaryF, boundaryMap, boundaryTolerancePx, dtSSD, evaluateSequence, jaccard, MetricsInputError, nearEdges, selfTE, SequenceEvaluator, temporalError,
 } from '../../../src/quality/metrics.js';
-import { rng } from '../../../src/testing/synthClip.js';
+import { rng } from '../../../src/shared/random.js';
 
 /** A mask from rows of '#' (255, foreground) and '.' (0). */
 function mask(...rows: string[]): Uint8Array {

@@ -3,7 +3,9 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { projectRoot } from '../../../src/paths.js';
 import { BLOCK_MATCH_WASM_BASE64 } from '../../../src/temporal/attention/blockMatchWasm.js';
-import { PixelMatcher, PixelMatchConfigError, WasmBlockSearch, boxMean, integral, searchBlocksJs } from '../../../src/temporal/attention/pixelMatch.js';
+import { PixelMatcher, PixelMatchConfigError } from '../../../src/temporal/attention/pixelMatch.js';
+import { WasmBlockSearch, integral, searchBlocksJs } from '../../../src/temporal/attention/blockSearch.js';
+import { boxMean } from '../../../src/temporal/attention/imageOps.js';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
