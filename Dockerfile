@@ -33,7 +33,7 @@ RUN npm install --no-audit --no-fund \
 FROM build AS build-ort
 RUN rm -rf node_modules/@tensorflow/tfjs-node-gpu
 
-# ONNX Runtime's CUDA 12 provider libraries next to the runtime (README, GPU).
+# ONNX Runtime's CUDA 12 provider libraries next to the runtime (README, "Run on a GPU").
 FROM build-ort AS build-cuda
 RUN node node_modules/onnxruntime-node/script/install.js --onnxruntime-node-install=cuda12 \
  && test -f node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so
