@@ -52,6 +52,11 @@ export interface Config {
    * prediction only (docs/temporal.md, "Several people").
    */
   readonly roiDetector: 'movenet-multipose' | 'none';
+  /**
+   * With roi on and a detector: a second model for people the detector sees and the mask leaves
+   * out (RoiOptions.secondModel); none = meet alone (docs/temporal.md, "A second opinion").
+   */
+  readonly roiSecondModel: 'selfie' | 'none';
   /** Concurrent sessions admitted; more are refused with `server_full`. */
   readonly maxSessions: number;
   /**
@@ -147,6 +152,7 @@ export const DEFAULTS: Config = Object.freeze({
   roi: 'on',
   roiRefreshFrames: 30,
   roiDetector: 'movenet-multipose',
+  roiSecondModel: 'selfie',
   maxSessions: 4,
   inferenceWorkers: 0,
   maxBatch: 0,
@@ -239,6 +245,7 @@ const FIELDS: { [K in keyof Config]: FieldSpec } = {
   roi: { env: 'MASKSTREAM_ROI', flag: 'roi', help: 'on: segment on a crop around where the last mask found people; off: the whole picture', parse: oneOf('on', 'off') },
   roiRefreshFrames: { env: 'MASKSTREAM_ROI_REFRESH_FRAMES', flag: 'roi-refresh-frames', help: 'with roi on, also look at the whole picture every N frames so newcomers are found (0 = only when nobody is tracked)', unit: 'frames', parse: int(0, 3600) },
   roiDetector: { env: 'MASKSTREAM_ROI_DETECTOR', flag: 'roi-detector', help: 'with roi on, the person detector that proposes people to crop: movenet-multipose or none', parse: oneOf('movenet-multipose', 'none') },
+  roiSecondModel: { env: 'MASKSTREAM_ROI_SECOND_MODEL', flag: 'roi-second-model', help: 'with roi on and a detector, a second model (selfie) also segments the crops of people the detector sees and the mask leaves out, or none', parse: oneOf('selfie', 'none') },
   maxSessions: { env: 'MASKSTREAM_MAX_SESSIONS', flag: 'max-sessions', help: 'concurrent sessions admitted; more are refused with server_full', unit: 'sessions', parse: int(1, 1000) },
   inferenceWorkers: { env: 'MASKSTREAM_INFERENCE_WORKERS', flag: 'inference-workers', help: 'inference threads; 0 = auto: one per core on CPU backends, half the cores on ort GPU providers, 1 on tensorflow(-gpu)', unit: 'threads', parse: int(0, 64) },
   maxBatch: { env: 'MASKSTREAM_MAX_BATCH', flag: 'max-batch', help: 'largest cross-session batch; 0 = auto: 8 on GPUs (ort-cuda, ort-webgpu, tensorflow-gpu), 4 on tensorflow, 1 (off) on CPU backends', unit: 'frames', parse: int(0, 64) },
@@ -398,10 +405,13 @@ export function loadConfig(opts: { env?: NodeJS.ProcessEnv; argv?: readonly stri
     if (!(k in FIELDS)) throw new ConfigError(`unknown config key "${k}"`);
     if (v !== undefined) out[k] = v;
   }
+  if (out['roi'] === 'on' && out['roiSecondModel'] !== 'none' && out['roiDetector'] === 'none') {
+    throw new ConfigError(`roiSecondModel ${String(out['roiSecondModel'])} needs a person detector (its doubts are people the detector sees): set --roi-detector movenet-multipose or --roi-second-model none`);
+  }
   return Object.freeze(out) as unknown as Config;
 }
 
 /** The engine's region-of-interest options for a configuration (false = off). */
-export function roiOptionsOf(config: Pick<Config, 'roi' | 'roiRefreshFrames' | 'roiDetector'>): RoiOptions | false {
-  return config.roi === 'on' ? { ...DEFAULT_ROI, refreshFrames: config.roiRefreshFrames, detector: config.roiDetector } : false;
+export function roiOptionsOf(config: Pick<Config, 'roi' | 'roiRefreshFrames' | 'roiDetector' | 'roiSecondModel'>): RoiOptions | false {
+  return config.roi === 'on' ? { ...DEFAULT_ROI, refreshFrames: config.roiRefreshFrames, detector: config.roiDetector, secondModel: config.roiSecondModel } : false;
 }

@@ -145,7 +145,7 @@ async function startServing(server: http.Server, config: Config, log: Logger, se
   metrics.inferenceWorkers.set(inference.workers);
   log.info('inference engine ready', {
     backend: engineInfo.backend, provider: engineInfo.provider, model: engineInfo.model, input: `${engineInfo.inputWidth}x${engineInfo.inputHeight}`,
-    temporal: config.temporal, ringSize: config.ringSize, roi: config.roi, roiRefreshFrames: config.roiRefreshFrames, pipeline: config.pipelineMode, workers: inference.workers, maxBatch: inference.maxBatch,
+    temporal: config.temporal, ringSize: config.ringSize, roi: config.roi, roiRefreshFrames: config.roiRefreshFrames, ...(engineInfo.detector ? { detector: engineInfo.detector } : {}), ...(engineInfo.secondModel ? { secondModel: engineInfo.secondModel } : {}), pipeline: config.pipelineMode, workers: inference.workers, maxBatch: inference.maxBatch,
   });
   if (config.pipelineMode === 'naive') log.warn('pipelineMode naive: one engine on the main thread, FIFO, nothing dropped; a benchmark baseline, not for service');
 

@@ -1,6 +1,6 @@
 /**
  * Load benchmark: `npm run bench:load -- [--backend auto|tensorflow-gpu|…] [--model meet|selfie] --streams 2 --seconds 30 --resolution 640x480 --fps 30
- * [--temporal attention] [--roi on|off] [--roi-detector movenet-multipose|none] [--workers 0] [--max-batch 0] [--batch-window-ms 4] [--warmup 5]
+ * [--temporal attention] [--roi on|off] [--roi-detector movenet-multipose|none] [--roi-second-model selfie|none] [--workers 0] [--max-batch 0] [--batch-window-ms 4] [--warmup 5]
  * [--baseline naive|none] [--ceiling yes|no] [--clip synth|vtest] [--sample-every 1] [--label x]
  * [--encoder ffmpeg|webcodecs] [--capacity-fps 28] [--capacity-p99-ms 80]`
  *
@@ -62,6 +62,7 @@ interface Options {
   /** Region of interest and its person detector (the server's --roi, --roi-detector). */
   readonly roi: 'on' | 'off';
   readonly roiDetector: 'movenet-multipose' | 'none';
+  readonly roiSecondModel: 'selfie' | 'none';
   readonly workers: number;
   readonly maxBatch: number;
   readonly batchWindowMs: number;
@@ -91,7 +92,7 @@ function parseArgs(argv: readonly string[]): Options {
     if (eq > 0) a.set(k.slice(2, eq), k.slice(eq + 1));
     else a.set(k.slice(2), argv[++i] ?? '');
   }
-  const known = ['backend', 'model', 'streams', 'seconds', 'warmup', 'resolution', 'fps', 'temporal', 'workers', 'max-batch', 'batch-window-ms', 'baseline', 'ceiling', 'clip', 'bitrate', 'sample-every', 'label', 'out', 'naive-max-waiting', 'capacity-fps', 'capacity-p99-ms', 'encoder', 'roi', 'roi-detector'];
+  const known = ['backend', 'model', 'streams', 'seconds', 'warmup', 'resolution', 'fps', 'temporal', 'workers', 'max-batch', 'batch-window-ms', 'baseline', 'ceiling', 'clip', 'bitrate', 'sample-every', 'label', 'out', 'naive-max-waiting', 'capacity-fps', 'capacity-p99-ms', 'encoder', 'roi', 'roi-detector', 'roi-second-model'];
   for (const k of a.keys()) if (!known.includes(k)) throw new UsageError(`unknown flag --${k} (known: ${known.map((x) => '--' + x).join(' ')})`);
   const num = (k: string, def: number, min: number, max: number) => {
     const v = a.has(k) ? Number(a.get(k)) : def;
@@ -116,6 +117,8 @@ function parseArgs(argv: readonly string[]): Options {
   if (roi !== 'on' && roi !== 'off') throw new UsageError('--roi must be on or off');
   const roiDetector = a.get('roi-detector') ?? DEFAULTS.roiDetector;
   if (roiDetector !== 'movenet-multipose' && roiDetector !== 'none') throw new UsageError('--roi-detector must be movenet-multipose or none');
+  const roiSecondModel = a.get('roi-second-model') ?? DEFAULTS.roiSecondModel;
+  if (roiSecondModel !== 'selfie' && roiSecondModel !== 'none') throw new UsageError('--roi-second-model must be selfie or none');
   const clip = a.get('clip') ?? 'synth';
   if (clip !== 'synth' && clip !== 'vtest') throw new UsageError('--clip must be synth or vtest');
   return {
@@ -130,6 +133,7 @@ function parseArgs(argv: readonly string[]): Options {
     temporal,
     roi,
     roiDetector,
+    roiSecondModel,
     workers: num('workers', 0, 0, 64),
     maxBatch: num('max-batch', 0, 0, 64),
     batchWindowMs: num('batch-window-ms', DEFAULTS.batchWindowMs, 0, 100),
@@ -230,7 +234,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function runScenario(o: Options, spec: ScenarioSpec, clipPath: string): Promise<ScenarioResult> {
   const server = await startServer({
     port: 0, host: '127.0.0.1', logLevel: 'warn',
-    backend: o.backend, model: o.model, temporal: o.temporal, roi: o.roi, roiDetector: o.roiDetector, inferenceWorkers: o.workers, maxBatch: o.maxBatch, batchWindowMs: o.batchWindowMs,
+    backend: o.backend, model: o.model, temporal: o.temporal, roi: o.roi, roiDetector: o.roiDetector, roiSecondModel: o.roiSecondModel, inferenceWorkers: o.workers, maxBatch: o.maxBatch, batchWindowMs: o.batchWindowMs,
     pipelineMode: spec.mode, maxSessions: Math.max(4, spec.streams), admissionMaxLoad: 0,
   });
   const children: ReturnType<typeof fork>[] = [];
@@ -452,7 +456,7 @@ function scenarioMarkdown(o: Options, r: ScenarioResult): string {
   const lines = [
     `### ${r.streams} stream${r.streams > 1 ? 's' : ''}, ${r.mode === 'pool' ? 'this design' : 'naive baseline'} (${pipeline})`,
     '',
-    `${o.width}×${o.height} VP8 @ ${o.fps} fps, model ${o.model} on ${r.backend} (${r.provider}), temporal ${r.temporal}, roi ${o.roi}${o.roi === 'on' ? ` (detector ${o.roiDetector})` : ''}; ${r.stoppedEarlyAtS ?? o.seconds} s measured after ${o.warmup} s warm-up${r.stoppedEarlyAtS !== undefined ? ` (stopped early: ${s.waitingMax} frames queued)` : ''}.`,
+    `${o.width}×${o.height} VP8 @ ${o.fps} fps, model ${o.model} on ${r.backend} (${r.provider}), temporal ${r.temporal}, roi ${o.roi}${o.roi === 'on' ? ` (detector ${o.roiDetector}${o.roiSecondModel !== 'none' ? `, second model ${o.roiSecondModel}` : ''})` : ''}; ${r.stoppedEarlyAtS ?? o.seconds} s measured after ${o.warmup} s warm-up${r.stoppedEarlyAtS !== undefined ? ` (stopped early: ${s.waitingMax} frames queued)` : ''}.`,
     '',
     streamTable(r.perStream, r.all),
     '',

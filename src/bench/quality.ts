@@ -49,9 +49,14 @@ export interface Variant {
   readonly twoScales?: boolean;
   /** Segment on the region of interest (src/roi, DEFAULT_ROI). */
   readonly roi?: boolean;
+  /** With roi: fields of DEFAULT_ROI this variant changes (after --roi-options). */
+  readonly roiOptions?: Partial<RoiOptions>;
   /** An analysis bound (./bounds.ts): the stage's memory is the truth, not its own masks. */
   readonly bound?: BoundKind;
 }
+
+/** The region of interest without the second model (the "+ roi" variants measured before it existed). */
+const NO_SECOND: Partial<RoiOptions> = { secondModel: 'none' };
 
 export const VARIANTS: readonly Variant[] = [
   { name: 'per-frame meet', model: 'meet', temporal: { mode: 'none', ringSize: 1 } },
@@ -62,16 +67,18 @@ export const VARIANTS: readonly Variant[] = [
   { name: 'attention meet N=2', model: 'meet', temporal: { mode: 'attention', ringSize: 2 } },
   { name: 'attention meet N=8', model: 'meet', temporal: { mode: 'attention', ringSize: 8 } },
   { name: 'attention-learned meet', model: 'meet', temporal: { mode: 'attention-learned', ringSize: 4 } },
-  { name: 'per-frame meet + roi', model: 'meet', temporal: { mode: 'none', ringSize: 1 }, roi: true },
-  { name: 'ema meet + roi', model: 'meet', temporal: { mode: 'ema', ringSize: 1 }, roi: true },
-  { name: 'attention meet + roi', model: 'meet', temporal: { mode: 'attention', ringSize: 4 }, roi: true },
-  { name: 'attention-learned meet + roi', model: 'meet', temporal: { mode: 'attention-learned', ringSize: 4 }, roi: true },
+  { name: 'per-frame meet + roi', model: 'meet', temporal: { mode: 'none', ringSize: 1 }, roi: true, roiOptions: NO_SECOND },
+  { name: 'ema meet + roi', model: 'meet', temporal: { mode: 'ema', ringSize: 1 }, roi: true, roiOptions: NO_SECOND },
+  { name: 'attention meet + roi', model: 'meet', temporal: { mode: 'attention', ringSize: 4 }, roi: true, roiOptions: NO_SECOND },
+  { name: 'attention-learned meet + roi', model: 'meet', temporal: { mode: 'attention-learned', ringSize: 4 }, roi: true, roiOptions: NO_SECOND },
   { name: 'attention-fine meet', model: 'meet', temporal: { mode: 'attention-fine', ringSize: 1 } },
   { name: 'attention-fine meet + roi', model: 'meet', temporal: { mode: 'attention-fine', ringSize: 1 }, roi: true },
-  { name: 'attention-fine meet + roi, no hysteresis', model: 'meet', temporal: { mode: 'attention-fine', ringSize: 1, fineHysteresis: 0 }, roi: true },
-  { name: 'attention-fine meet + roi, logit memory', model: 'meet', temporal: { mode: 'attention-fine', ringSize: 1, fineMemoryClamp: 16 }, roi: true },
+  { name: 'attention-fine meet + roi, no hysteresis', model: 'meet', temporal: { mode: 'attention-fine', ringSize: 1, fineHysteresis: 0 }, roi: true, roiOptions: NO_SECOND },
+  { name: 'attention-fine meet + roi, logit memory', model: 'meet', temporal: { mode: 'attention-fine', ringSize: 1, fineMemoryClamp: 16 }, roi: true, roiOptions: NO_SECOND },
+  // The default without selfie's second opinion on doubts (RoiOptions.secondModel; the other "+ roi" variants also run without it).
+  { name: 'attention-fine meet + roi, meet alone', model: 'meet', temporal: { mode: 'attention-fine', ringSize: 1 }, roi: true, roiOptions: NO_SECOND },
   // The other model on crops (it is made for close-ups: better on some clips, far worse on others).
-  { name: 'attention-fine selfie + roi', model: 'selfie', temporal: { mode: 'attention-fine', ringSize: 1 }, roi: true },
+  { name: 'attention-fine selfie + roi', model: 'selfie', temporal: { mode: 'attention-fine', ringSize: 1 }, roi: true, roiOptions: NO_SECOND },
   // Bounds, not candidates: the default read with the truth at t − 1 as its memory.
   { name: '(bound) attention-fine meet + roi with the truth as memory', model: 'meet', temporal: { mode: 'attention-fine', ringSize: 1 }, roi: true, bound: 'truth-memory' },
   { name: '(bound) truth at t − 1 moved by the read alone', model: 'meet', temporal: { mode: 'attention-fine', ringSize: 1 }, roi: true, bound: 'truth-moved' },
@@ -143,7 +150,7 @@ function backendArg(): 'auto' | BackendName {
 async function runVariant(v: Variant, clips: readonly QualityClip[], vtest: string | undefined, splitTE = false): Promise<VariantResult> {
   let bound: TruthMemoryStage | undefined;
   const engine = await SegmentationEngine.create({
-    model: v.model, backend: backendArg(), temporal: v.temporal, roi: v.roi ? roiOptions() : false,
+    model: v.model, backend: backendArg(), temporal: v.temporal, roi: v.roi ? { ...roiOptions(), ...v.roiOptions } : false,
     ...(v.bound ? { wrapStage: (s: TemporalStage) => (bound = new TruthMemoryStage(s, v.bound!)) } : {}),
   });
   const results: ClipResult[] = [];

@@ -16,8 +16,8 @@ import { ModelStore } from './modelStore.js';
 import type { BackendAttempt, BackendName, EngineInfo, EngineOptions, InferenceMemory, SegmentResult } from './types.js';
 import type { I420Picture } from '../decode/types.js';
 import { i420Luma, i420ToRgb } from '../decode/yuvToRgb.js';
-import { coversPicture, RoiTracker, validateRoiOptions, wholePicture, type RoiBox, type RoiOptions, type RoiView } from '../roi/roiTracker.js';
-import { cropI420, detailLayer, mergePlanned, mergeScratch, temporalCorrection, type MergeScratch } from '../roi/crop.js';
+import { coversPicture, RoiTracker, thresholdLogit, validateRoiOptions, wholePicture, type RoiBox, type RoiOptions, type RoiView } from '../roi/roiTracker.js';
+import { cropI420, detailLayer, mergePlanned, mergeScratch, overlaySecond, temporalCorrection, type MergeScratch } from '../roi/crop.js';
 import type { MaskDetail } from './types.js';
 
 /**
@@ -48,6 +48,8 @@ export interface PreparedView {
   /** inputWidth × inputHeight × 3 bytes. */
   readonly rgb: Uint8Array;
   readonly view: RoiView;
+  /** The view at the second model's input size, when the view holds doubts (RoiView.doubts) and a second model runs. */
+  readonly second?: Uint8Array;
 }
 
 /** A picture turned into model input by prepare(): its views, and what the temporal stage reads of it. */
@@ -95,6 +97,8 @@ export class SegmentationEngine {
     private readonly roiOptions: RoiOptions | null,
     /** Proposes people for the region of interest (its `detector` setting), or null. Owned. */
     private readonly detector: PersonDetector | null,
+    /** The region of interest's second model (its `secondModel` setting), or null. Owned. */
+    private readonly second: Backbone | null,
   ) {}
 
   static async create(opts: EngineOptions): Promise<SegmentationEngine> {
@@ -110,6 +114,7 @@ export class SegmentationEngine {
     const b = backbone.info;
     let stage: TemporalStage;
     let detector: PersonDetector | null = null;
+    let second: Backbone | null = null;
     try {
       stage = createTemporalStage(opts.temporal, b, backend);
       if (opts.wrapStage) stage = opts.wrapStage(stage);
@@ -118,7 +123,12 @@ export class SegmentationEngine {
         const provider = backend === 'ort-cuda' ? 'cuda' : backend === 'ort-webgpu' ? 'webgpu' : 'cpu';
         detector = PersonDetector.load(opts.roi.detector, { provider, threads: provider === 'cpu' ? (opts.ortThreads ?? 1) : 0, store, minScore: opts.roi.detectScore });
       }
+      if (opts.roi && opts.roi.secondModel !== 'none') {
+        // On the backbone's own backend (its selection already ran).
+        second = (await openBackbone(backend, opts.roi.secondModel, { store, maxBatch: () => backbone.batchSupport.maxBatch, ortThreads: opts.ortThreads ?? 1 })).backbone;
+      }
     } catch (e) {
+      detector?.dispose();
       backbone.dispose();
       throw e;
     }
@@ -126,6 +136,7 @@ export class SegmentationEngine {
       backend,
       provider: backbone.runtime.provider,
       ...(detector ? { detector: detector.name } : {}),
+      ...(second ? { secondModel: second.info.model } : {}),
       model: b.model,
       inputWidth: b.inputWidth,
       inputHeight: b.inputHeight,
@@ -134,7 +145,7 @@ export class SegmentationEngine {
       featureNode: b.featureNode,
       featureShape: b.featureShape,
     };
-    return new SegmentationEngine(info, attempts, backbone, stage, opts.roi ? { ...opts.roi } : null, detector);
+    return new SegmentationEngine(info, attempts, backbone, stage, opts.roi ? { ...opts.roi } : null, detector, second);
   }
 
   get sessionCount(): number {
@@ -211,11 +222,15 @@ export class SegmentationEngine {
     // as a whole view's RGB where the model's input and mask sizes agree, else a pass of its own.
     const luma = this.stage.usesLuma ? new Uint8Array(mw * mh) : undefined;
     let lumaDone = false;
-    const views = plan.map((view) => {
-      if (view.kind !== 'whole') return { view, rgb: i420ToRgb(cropI420(pic, view.box), iw, ih).data };
+    const second = this.second?.info;
+    const views = plan.map((view): PreparedView => {
+      const src = view.kind === 'whole' ? pic : cropI420(pic, view.box);
+      // The second model's input, for a view holding people the mask leaves out.
+      const extra = second && view.doubts?.length ? { second: i420ToRgb(src, second.inputWidth, second.inputHeight).data } : {};
+      if (view.kind !== 'whole') return { view, rgb: i420ToRgb(src, iw, ih).data, ...extra };
       const same = luma !== undefined && !lumaDone && iw === mw && ih === mh;
       lumaDone ||= same;
-      return { view, rgb: i420ToRgb(pic, iw, ih, undefined, same ? luma : undefined).data };
+      return { view, rgb: i420ToRgb(pic, iw, ih, undefined, same ? luma : undefined).data, ...extra };
     });
     if (luma && !lumaDone) i420Luma(pic, mw, mh, luma);
     const detect = this.detector && s.roi?.detectionDue ? pic : undefined;
@@ -337,19 +352,33 @@ export class SegmentationEngine {
     const outs: BackboneOutput[] = [];
     const chunk = Math.max(1, this.backbone.batchSupport.maxBatch);
     for (let i = 0; i < rgbs.length; i += chunk) outs.push(...this.backbone.runBatch(rgbs.slice(i, i + chunk)));
+    // The second model on the views that hold doubts, as one batch after the first.
+    const seconds = items.flatMap((x) => x.frame.views.flatMap((v) => (v.second ? [v.second] : [])));
+    const secondOuts: BackboneOutput[] = [];
+    if (this.second && seconds.length) {
+      const c2 = Math.max(1, this.second.batchSupport.maxBatch);
+      for (let i = 0; i < seconds.length; i += c2) secondOuts.push(...this.second.runBatch(seconds.slice(i, i + c2)));
+    }
     const inferenceMs = performance.now() - t0;
     let k = 0;
+    let k2 = 0;
     return items.map((item, i) => {
       const mine = outs.slice(k, (k += item.frame.views.length));
+      const theirs = item.frame.views.map((v) => (v.second ? secondOuts[k2++] : undefined));
       const state = states[i]!;
       // People found on an earlier picture of the same size; this frame's picture waits for its turn.
       const earlier = state.detections;
       delete state.detections;
       if (track && item.frame.detect) this.detectQueue.set(item.id, item.frame.detect);
       const detections = earlier && earlier.width === item.frame.views[0]!.view.box.pictureWidth && earlier.height === item.frame.views[0]!.view.box.pictureHeight ? earlier.found : undefined;
-      const r = this.finish(state, item.frame, mine, inferenceMs, rgbs.length, track, detections);
+      const r = this.finish(state, item.frame, mine, theirs, inferenceMs, rgbs.length + seconds.length, track, detections);
       return earlier ? { ...r, detectMs: earlier.ms } : r;
     });
+  }
+
+  /** The logit at which a cell counts as person for the region of interest (its threshold). */
+  private get personLogit(): number {
+    return thresholdLogit(this.roiOptions?.threshold ?? 128);
   }
 
   /** Whole-picture buffers of the region-of-interest path, reused frame after frame (one frame at a time per engine). */
@@ -361,10 +390,20 @@ export class SegmentationEngine {
    * temporal stage reads arrays; tensors of them are made only if it asks (its tensor path), and
    * freed here.
    */
-  private finish(session: EngineSession, frame: PreparedFrame, outs: readonly BackboneOutput[], inferenceMs: number, batchSize: number, track: boolean, detections?: readonly Detection[]): SegmentResult {
+  private finish(session: EngineSession, frame: PreparedFrame, outs: readonly BackboneOutput[], seconds: readonly (BackboneOutput | undefined)[], inferenceMs: number, batchSize: number, track: boolean, detections?: readonly Detection[]): SegmentResult {
     const { maskWidth: W, maskHeight: H, featureShape: [h, w, c] } = this.info;
     const t0 = performance.now();
     const views = frame.views;
+    // The second model's opinion inside each view's doubts, before anything reads the logits;
+    // the tracker hears what it added (a doubt whose runs add nothing rests).
+    let secondRuns = 0;
+    seconds.forEach((o, i) => {
+      const v = views[i]!.view;
+      if (!o || !this.second || !v.doubts) return;
+      secondRuns++;
+      const effect = overlaySecond(outs[i]!.logits, W, H, o.logits, this.second.info.maskWidth, this.second.info.maskHeight, v.box, v.doubts, this.personLogit);
+      if (track) v.doubts.forEach((d, k) => session.roi?.secondOpinion(d, effect[k]!.cells, effect[k]!.added));
+    });
     const scratch = (this.scratch ??= { ...mergeScratch(this.info), correction: new Float32Array(W * H) });
     const crops = views.some((v) => v.view.kind === 'crop');
     const data = mergePlanned(views.map((v, i) => ({ view: v.view, rgb: v.rgb, logits: outs[i]!.logits, features: outs[i]!.features })), this.info, scratch);
@@ -415,7 +454,8 @@ export class SegmentationEngine {
       temporalMs,
       ...(session.roi && track ? { roiMs: t1 - t0 + (t3 - t2) } : {}),
       region: crops ? 'crop' : 'whole',
-      views: views.length,
+      views: views.length + secondRuns,
+      ...(secondRuns ? { secondViews: secondRuns } : {}),
       ...(batchSize > 1 ? { batchSize } : {}),
       ...(details ? { details } : {}),
     };
@@ -473,6 +513,7 @@ export class SegmentationEngine {
     this.stage.dispose();
     this.backbone.dispose();
     this.detector?.dispose();
+    this.second?.dispose();
   }
 
   private assertOpen(): void {

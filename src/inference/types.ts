@@ -27,6 +27,8 @@ export interface EngineInfo extends BackboneInfo {
   readonly provider: string;
   /** The person detector proposing people for the region of interest, when one runs. */
   readonly detector?: string;
+  /** The region of interest's second model (RoiOptions.secondModel), when one runs. */
+  readonly secondModel?: string;
 }
 
 /**
@@ -65,8 +67,10 @@ export interface SegmentResult {
    * frame's latency, part of the work it cost (computeShareMs).
    */
   readonly detectMs?: number;
-  /** Backbone runs this frame took (its views: crops and/or the whole picture); absent = 1. */
+  /** Backbone runs this frame took (its views: crops and/or the whole picture, and the second model's runs); absent = 1. */
   readonly views?: number;
+  /** Of `views`, the region of interest's second-model runs (views holding people the mask left out); absent = 0. */
+  readonly secondViews?: number;
   /** Detail layers: each crop's mask at the model's resolution over the crop, when crops were segmented. */
   readonly details?: readonly MaskDetail[];
   /**

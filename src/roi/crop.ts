@@ -8,9 +8,9 @@
  * cell ((X + ½)·PW/G − x)/w · G − ½, sampled bilinearly (clamped at the crop's edges); cells
  * whose centre lies outside the crop get `outside`.
  */
-import { fastSigmoid } from '../shared/fastMath.js';
+import { clampLogit, fastSigmoid } from '../shared/fastMath.js';
 import type { I420Picture } from '../decode/types.js';
-import type { RoiBox, RoiView } from './roiTracker.js';
+import type { Box, RoiBox, RoiView } from './roiTracker.js';
 
 export class RoiBoxError extends Error {
   override readonly name = 'RoiBoxError';
@@ -344,4 +344,45 @@ export function detailLayer(cropLogits: Float32Array, box: RoiBox, gridW: number
     }
   }
   return dst;
+}
+
+/**
+ * The second model's opinion on a view, inside the view's doubts: `logits` (the first model's,
+ * gridW × gridH cells over the view's box) takes, in each cell whose centre lies in a doubt
+ * box, the larger of its own value and the second model's (secondW × secondH cells over the
+ * same box, sampled bilinearly, clamped to ± LOGIT_CLAMP). In place. Per doubt: its cells in
+ * this view, and how many of them the second model turned to person (from below `t` to ≥ t).
+ * Pure otherwise.
+ */
+export function overlaySecond(logits: Float32Array, gridW: number, gridH: number, second: Float32Array, secondW: number, secondH: number, box: RoiBox, doubts: readonly Box[], t = 0): { cells: number; added: number }[] {
+  if (logits.length !== gridW * gridH || second.length !== secondW * secondH) throw new RoiBoxError('overlaySecond: grid sizes do not match');
+  return doubts.map((d) => {
+    let added = 0;
+    // Cells of the view's grid whose centre lies in the doubt box.
+    const X0 = Math.max(0, Math.ceil(((d.x0 - box.x) / box.width) * gridW - 0.5));
+    const X1 = Math.min(gridW, Math.ceil(((d.x1 - box.x) / box.width) * gridW - 0.5));
+    const Y0 = Math.max(0, Math.ceil(((d.y0 - box.y) / box.height) * gridH - 0.5));
+    const Y1 = Math.min(gridH, Math.ceil(((d.y1 - box.y) / box.height) * gridH - 0.5));
+    for (let Y = Y0; Y < Y1; Y++) {
+      const v = Math.min(secondH - 1, Math.max(0, ((Y + 0.5) / gridH) * secondH - 0.5));
+      const v0 = Math.floor(v);
+      const v1 = Math.min(secondH - 1, v0 + 1);
+      const fv = v - v0;
+      for (let X = X0; X < X1; X++) {
+        const u = Math.min(secondW - 1, Math.max(0, ((X + 0.5) / gridW) * secondW - 0.5));
+        const u0 = Math.floor(u);
+        const u1 = Math.min(secondW - 1, u0 + 1);
+        const fu = u - u0;
+        const top = second[v0 * secondW + u0]! + fu * (second[v0 * secondW + u1]! - second[v0 * secondW + u0]!);
+        const bot = second[v1 * secondW + u0]! + fu * (second[v1 * secondW + u1]! - second[v1 * secondW + u0]!);
+        const s = clampLogit(top + fv * (bot - top));
+        const i = Y * gridW + X;
+        if (s > logits[i]!) {
+          if (logits[i]! < t && s >= t) added++;
+          logits[i] = s;
+        }
+      }
+    }
+    return { cells: Math.max(0, X1 - X0) * Math.max(0, Y1 - Y0), added };
+  });
 }

@@ -46,6 +46,12 @@ export interface RoiView {
    * no crop does (a whole picture that is some group's only view).
    */
   readonly discovery?: true;
+  /**
+   * People the detector sees inside this view whom the mask leaves out (picture px): the view
+   * also goes through the second model (RoiOptions.secondModel), whose person logits count
+   * inside these boxes where they are higher. Absent: none.
+   */
+  readonly doubts?: readonly Box[];
 }
 
 export interface RoiOptions {
@@ -101,6 +107,22 @@ export interface RoiOptions {
   readonly detectEvery: number;
   /** Detector centre score (0..1) at which a peak is a person. */
   readonly detectScore: number;
+  /**
+   * A second opinion: the model that also segments the views holding a *doubt* (a person the
+   * detector sees whose centre the mask leaves out), or 'none'. MediaPipe's two models miss
+   * different people (docs/temporal.md, "Several people"): selfie finds some that meet holds as
+   * background, meet some that selfie does.
+   */
+  readonly secondModel: 'none' | 'selfie';
+  /**
+   * A detected person is a doubt when the mask covers less than this share of the middle of
+   * their box (the middle 20 % across, 30–70 % down: the torso); a doubt lasts while the
+   * detector keeps seeing them (it goes after two passes without), and rests once the second
+   * model has added nothing to the mask there for SETTLE_RUNS runs in a row (a person both
+   * models agree on, such as a head-and-shoulders framing whose torso zone holds background
+   * beside the neck: ≈ 0.8 covered).
+   */
+  readonly doubtCover: number;
 }
 
 /**
@@ -108,7 +130,8 @@ export interface RoiOptions {
  * and a 3:4 crop gave the highest J for one person; maxArea 0.9 (0.7 left the large-person clips
  * on the whole frame); the small-people aspect and zoom, the detector, mergeArea 1 (every group
  * its own crop unless one crop holds both at the same zoom) and refresh 30 from the
- * multi-person clips, checked against the single-person ones.
+ * multi-person clips, checked against the single-person ones; selfie's second opinion on doubts
+ * (people the detector sees and the mask leaves out) likewise.
  */
 export const DEFAULT_ROI: Readonly<RoiOptions> = Object.freeze({
   margin: 0.1,
@@ -133,6 +156,10 @@ export const DEFAULT_ROI: Readonly<RoiOptions> = Object.freeze({
   detector: 'movenet-multipose',
   detectEvery: 10,
   detectScore: 0.2,
+  // Measured on the multi-person clips (docs/temporal.md, "A second opinion"): per-person recall
+  // 0.832 → 0.925 with doubtCover 0.9 (0.5: 0.887, 0.7: 0.911, 1: 0.915).
+  secondModel: 'selfie',
+  doubtCover: 0.9,
 })
 
 export class RoiOptionsError extends Error {
@@ -162,6 +189,9 @@ export function validateRoiOptions(o: RoiOptions): void {
   if (o.detector !== 'none' && o.detector !== 'movenet-multipose') bad(`detector ${String(o.detector)} must be none or movenet-multipose`);
   if (!(Number.isInteger(o.detectEvery) && o.detectEvery >= 1 && o.detectEvery <= 600)) bad(`detectEvery ${o.detectEvery} must be an integer in [1, 600]`);
   if (!(o.detectScore > 0 && o.detectScore < 1)) bad(`detectScore ${o.detectScore} must be in (0, 1)`);
+  if (o.secondModel !== 'none' && o.secondModel !== 'selfie') bad(`secondModel ${String(o.secondModel)} must be none or selfie`);
+  if (o.secondModel !== 'none' && o.detector === 'none') bad('secondModel needs a detector (its doubts are people the detector sees)');
+  if (!(o.doubtCover > 0 && o.doubtCover <= 1)) bad(`doubtCover ${o.doubtCover} must be in (0, 1]`);
 }
 
 /** A box in picture pixels, float, inclusive-exclusive. */
@@ -171,6 +201,27 @@ export interface Box {
   readonly x1: number;
   readonly y1: number;
 }
+
+/**
+ * Margin added on each side of a doubt's box, as a share of its width/height (measured on the
+ * multi-person clips: 0 → 0.1 per-person recall 0.911 → 0.925; 0.25: 0.922).
+ */
+const DOUBT_MARGIN = 0.1;
+
+/** A person the detector sees and the mask leaves out; `passes`: detector passes since it last saw them. */
+interface Doubt {
+  box: Box;
+  passes: number;
+  /** Second-model runs in a row that added (almost) nothing to the mask inside the box. */
+  idle: number;
+  /** Resting: the second model agreed with the first SETTLE_RUNS times; no more runs while the detector sees them covered. */
+  settled: boolean;
+}
+
+/** A second-model run that adds less than this share of a doubt box's cells to the person is idle. */
+const SETTLE_SHARE = 0.02;
+/** Idle runs in a row after which a doubt rests. */
+const SETTLE_RUNS = 3;
 
 interface Track {
   /** Where the person was last seen, picture px. */
@@ -208,6 +259,7 @@ export function coversPicture(b: RoiBox): boolean {
 /** One session's tracker. Not shared; no resources. */
 export class RoiTracker {
   private tracks: Track[] = [];
+  private doubtList: Doubt[] = [];
   private picture: [number, number] = [0, 0];
   private frames = 0;
   private tileTurn = 0;
@@ -231,6 +283,22 @@ export class RoiTracker {
     return this.tracks.length;
   }
 
+  /** People the detector sees and the mask leaves out (picture px), for the second model. */
+  get doubts(): readonly Box[] {
+    return this.doubtList.filter((d) => !d.settled).map((d) => d.box);
+  }
+
+  /**
+   * What the second model did in a doubt (a box of a planned view's `doubts`): of `cells` mask
+   * cells in its box, `added` it turned to person. A doubt whose runs add nothing rests.
+   */
+  secondOpinion(box: Box, cells: number, added: number): void {
+    const d = this.doubtList.find((x) => x.box === box);
+    if (!d || cells <= 0) return;
+    if (added >= SETTLE_SHARE * cells) d.idle = 0;
+    else if (++d.idle >= SETTLE_RUNS) d.settled = true;
+  }
+
   /** Whether the person detector should look at the next frame (every detectEvery frames, from the first). */
   get detectionDue(): boolean {
     return this.o.detector !== 'none' && this.frames % this.o.detectEvery === 0;
@@ -241,8 +309,24 @@ export class RoiTracker {
     if (this.picture[0] !== pictureWidth || this.picture[1] !== pictureHeight) {
       // A new picture size: positions mean nothing any more.
       this.tracks = [];
+      this.doubtList = [];
       this.picture = [pictureWidth, pictureHeight];
     }
+    return this.withDoubts(this.views(pictureWidth, pictureHeight));
+  }
+
+  /** Each view that makes the mask gets the doubts inside it. */
+  private withDoubts(views: RoiView[]): RoiView[] {
+    if (this.doubtList.length === 0) return views;
+    return views.map((v) => {
+      if (v.discovery) return v;
+      const b = v.box;
+      const inside = this.doubtList.filter((d) => !d.settled && intersects(d.box, { x0: b.x, y0: b.y, x1: b.x + b.width, y1: b.y + b.height })).map((d) => d.box);
+      return inside.length ? { ...v, doubts: inside } : v;
+    });
+  }
+
+  private views(pictureWidth: number, pictureHeight: number): RoiView[] {
     const whole: RoiView = { kind: 'whole', box: wholePicture(pictureWidth, pictureHeight) };
     if (this.tracks.length === 0) return [whole];
     const { crops, large } = this.crops(pictureWidth, pictureHeight);
@@ -260,12 +344,13 @@ export class RoiTracker {
    * The frame's prediction over the whole picture's mask grid (W × H logits, the views' outputs
    * put back on it), its picture size and the views it came from: updates the tracks.
    */
-  observe(logits: Float32Array, W: number, H: number, pictureWidth: number, pictureHeight: number, views: readonly RoiView[], detections: readonly Box[] = []): void {
+  observe(logits: Float32Array, W: number, H: number, pictureWidth: number, pictureHeight: number, views: readonly RoiView[], detections?: readonly Box[]): void {
     this.frames++;
     if (views.some((v) => v.kind === 'crop')) this.cropped++;
     else this.whole++;
     if (this.picture[0] !== pictureWidth || this.picture[1] !== pictureHeight) {
       this.tracks = [];
+      this.doubtList = [];
       this.picture = [pictureWidth, pictureHeight];
     }
     if (!this.finder || this.finderSize[0] !== W || this.finderSize[1] !== H) {
@@ -305,7 +390,8 @@ export class RoiTracker {
     found.forEach((b, i) => {
       if (!used[i]) this.tracks.push({ box: b, vx: 0, vy: 0, missed: 0, confirmed: true });
     });
-    for (const d of detections) {
+    if (detections && this.o.secondModel !== 'none') this.updateDoubts(detections, logits, W, H, sx, sy);
+    for (const d of detections ?? []) {
       // The detector saw someone: a person tracked there is still there; anywhere else, a proposal.
       const at = this.tracks.filter((t) => intersects(t.box, d));
       if (at.length) for (const t of at) t.missed = t.confirmed ? 0 : t.missed;
@@ -322,6 +408,41 @@ export class RoiTracker {
       if (!kept.some((k) => iou(k.box, t.box) > 0.5)) kept.push(t);
     }
     this.tracks = kept;
+  }
+
+  /**
+   * A detector pass: a doubt it sees again stays (at its new box), one it misses twice goes; a
+   * newly seen person becomes a doubt when the mask covers less than doubtCover of their torso.
+   */
+  private updateDoubts(detections: readonly Box[], logits: Float32Array, W: number, H: number, sx: number, sy: number): void {
+    const [pw, ph] = this.picture;
+    const clip = (d: Box): Box => ({ x0: Math.max(0, d.x0), y0: Math.max(0, d.y0), x1: Math.min(pw, d.x1), y1: Math.min(ph, d.y1) });
+    // A doubt's box: the detector's with a margin of DOUBT_MARGIN on each side (it is the box of up
+    // to detectEvery frames ago); the torso is read on the detector's own box.
+    const M = DOUBT_MARGIN;
+    const seen = detections.filter((d) => area(clip(d)) > 0);
+    const boxes = seen.map((d) => clip({ x0: d.x0 - M * (d.x1 - d.x0), y0: d.y0 - M * (d.y1 - d.y0), x1: d.x1 + M * (d.x1 - d.x0), y1: d.y1 + M * (d.y1 - d.y0) }));
+    const taken = new Array<boolean>(boxes.length).fill(false);
+    const next: Doubt[] = [];
+    const t = thresholdLogit(this.o.threshold);
+    for (const d of this.doubtList) {
+      let best = -1;
+      let bestIou = 0.3;
+      boxes.forEach((b, i) => {
+        const v = iou(d.box, b);
+        if (!taken[i] && v > bestIou) [best, bestIou] = [i, v];
+      });
+      if (best >= 0) {
+        taken[best] = true;
+        // A resting doubt wakes when the mask has lost most of the torso.
+        const wake = d.settled && torsoCover(seen[best]!, logits, W, H, sx, sy, t) < this.o.doubtCover / 2;
+        next.push({ box: boxes[best]!, passes: 0, idle: wake ? 0 : d.idle, settled: d.settled && !wake });
+      } else if (d.passes < 1) next.push({ ...d, passes: d.passes + 1 });
+    }
+    boxes.forEach((b, i) => {
+      if (!taken[i] && torsoCover(seen[i]!, logits, W, H, sx, sy, t) < this.o.doubtCover) next.push({ box: b, passes: 0, idle: 0, settled: false });
+    });
+    this.doubtList = next;
   }
 
   /** This frame's discovery tile, in turn over a tiles × tiles grid of parts overlapping by a third, or null. */
@@ -415,6 +536,26 @@ export class RoiTracker {
     const y = Math.max(0, Math.min(ph - h, cy - h / 2));
     return { x0: x, y0: y, x1: x + w, y1: y + h };
   }
+}
+
+/**
+ * Share of a person box's torso (the middle 20 % across, 30–70 % down) whose mask-grid cells
+ * (W × H logits, cell = sx × sy picture px) are ≥ `t`; the cell at the box's centre when no
+ * cell centre falls inside (a small box).
+ */
+export function torsoCover(b: Box, logits: Float32Array, W: number, H: number, sx: number, sy: number, t: number): number {
+  const w = b.x1 - b.x0;
+  const h = b.y1 - b.y0;
+  const cell = (v: number, s: number, n: number) => Math.min(n - 1, Math.max(0, Math.floor(v / s)));
+  // Cells whose centre ((X + ½)·sx) lies in [x0, x1): X from ceil(x0/sx − ½) to ceil(x1/sx − ½) − 1.
+  const X0 = Math.max(0, Math.ceil((b.x0 + 0.4 * w) / sx - 0.5));
+  const X1 = Math.min(W, Math.ceil((b.x1 - 0.4 * w) / sx - 0.5));
+  const Y0 = Math.max(0, Math.ceil((b.y0 + 0.3 * h) / sy - 0.5));
+  const Y1 = Math.min(H, Math.ceil((b.y0 + 0.7 * h) / sy - 0.5));
+  if (X1 <= X0 || Y1 <= Y0) return logits[cell((b.y0 + b.y1) / 2, sy, H) * W + cell((b.x0 + b.x1) / 2, sx, W)]! >= t ? 1 : 0;
+  let n = 0;
+  for (let Y = Y0; Y < Y1; Y++) for (let X = X0; X < X1; X++) if (logits[Y * W + X]! >= t) n++;
+  return n / ((X1 - X0) * (Y1 - Y0));
 }
 
 /** A float box → an even-aligned RoiBox inside the picture. */

@@ -44,8 +44,8 @@ describe('resource hygiene of a live session', function () {
     await new Promise((r) => setTimeout(r, 500));
 
     const baseTensors = (await server.inference.memory()).numTensors;
-    // Per worker, the backbone's ONNX Runtime session and the person detector's, whatever the sessions do.
-    expect((await server.inference.memory()).nativeSessions).to.equal(server.engineInfo.backend.startsWith('ort-') ? server.inference.workers * (server.engineInfo.detector ? 2 : 1) : 0);
+    // Per worker, the backbone's ONNX Runtime session, the person detector's and the second model's, whatever the sessions do.
+    expect((await server.inference.memory()).nativeSessions).to.equal(server.engineInfo.backend.startsWith('ort-') ? server.inference.workers * (1 + (server.engineInfo.detector ? 1 : 0) + (server.engineInfo.secondModel ? 1 : 0)) : 0);
     const baseHandles = handleCounts();
 
     const before = await dropCounts(server.url);
@@ -63,7 +63,7 @@ describe('resource hygiene of a live session', function () {
     expect(await waitFor(() => server.registry.size === 0, LOADED_MS)).to.equal(true);
 
     expect(await waitFor(async () => (await server.inference.memory()).numTensors === baseTensors, LOADED_MS, 100), `tensors (during session: ${during})`).to.equal(true);
-    expect((await server.inference.memory()).nativeSessions).to.equal(server.engineInfo.backend.startsWith('ort-') ? server.inference.workers * (server.engineInfo.detector ? 2 : 1) : 0);
+    expect((await server.inference.memory()).nativeSessions).to.equal(server.engineInfo.backend.startsWith('ort-') ? server.inference.workers * (1 + (server.engineInfo.detector ? 1 : 0) + (server.engineInfo.secondModel ? 1 : 0)) : 0);
 
     await waitFor(() => {
       const now = handleCounts();

@@ -122,9 +122,10 @@ describe('inference/engine SegmentationEngine', () => {
   it('close() on ONNX Runtime frees the native session and leaves no tensor', async () => {
     const before = { tensors: tf.memory().numTensors, sessions: openOrtSessions() };
     const e = await SegmentationEngine.create({ model: 'meet', backend: 'ort-cpu', temporal: { mode: 'attention-fine', ringSize: 1 }, roi: DEFAULT_ROI });
-    // The backbone's session and the person detector's.
+    // The backbone's session, the person detector's and the second model's.
     expect(e.info.detector).to.equal(DEFAULT_ROI.detector);
-    expect(e.memory().nativeSessions).to.equal(before.sessions + 2);
+    expect(e.info.secondModel).to.equal(DEFAULT_ROI.secondModel);
+    expect(e.memory().nativeSessions).to.equal(before.sessions + 3);
     e.openSession('x');
     for (let i = 0; i < 3; i++) {
       const img = portrait(256, 144, 0.6 + 0.1 * i);

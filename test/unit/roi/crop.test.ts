@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { axisMap, cropI420, OUTSIDE_LOGIT, pasteGrid, pasteRgb, RoiBoxError, uncropOutputs } from '../../../src/roi/crop.js';
+import { axisMap, cropI420, OUTSIDE_LOGIT, overlaySecond, pasteGrid, pasteRgb, RoiBoxError, uncropOutputs } from '../../../src/roi/crop.js';
 import type { RoiBox } from '../../../src/roi/roiTracker.js';
 import type { I420Picture } from '../../../src/decode/types.js';
 import { i420ToRgb } from '../../../src/decode/yuvToRgb.js';
@@ -84,6 +84,28 @@ describe('roi/crop', () => {
         }
       }
     }
+  });
+
+  it('overlaySecond: the larger logit inside the doubt boxes only, the second grid resampled onto the view grid, clamped', () => {
+    // View: the right half of a 64×32 picture; first model 8×4 cells over it, second 16×16.
+    const box: RoiBox = { x: 32, y: 0, width: 32, height: 32, pictureWidth: 64, pictureHeight: 32 };
+    const first = new Float32Array(8 * 4).fill(-4);
+    const second = new Float32Array(16 * 16).fill(100); // sure of a person everywhere
+    // Doubt: picture x 40..56, y 8..24 → view cells whose centres are inside: x 2..5 (centres 42..54), y 1..2.
+    const n = overlaySecond(first, 8, 4, second, 16, 16, box, [{ x0: 40, y0: 8, x1: 56, y1: 24 }]);
+    expect(n, 'its cells, all turned to person').to.deep.equal([{ cells: 4 * 2, added: 4 * 2 }]);
+    for (let y = 0; y < 4; y++) {
+      for (let x = 0; x < 8; x++) expect(first[y * 8 + x], `cell ${x},${y}`).to.equal(x >= 2 && x < 6 && y >= 1 && y < 3 ? 8 : -4);
+    }
+    // Where the first model is surer, it stays; a box outside the view changes nothing.
+    const sure = new Float32Array(8 * 4).fill(9);
+    expect(overlaySecond(sure, 8, 4, second, 16, 16, box, [{ x0: 32, y0: 0, x1: 64, y1: 32 }])).to.deep.equal([{ cells: 32, added: 0 }]);
+    expect(overlaySecond(new Float32Array(32).fill(-4), 8, 4, second, 16, 16, box, [{ x0: 0, y0: 0, x1: 30, y1: 32 }])).to.deep.equal([{ cells: 0, added: 0 }]);
+    // Raised but still below the threshold: changed, not added.
+    const low = new Float32Array(8 * 4).fill(-6);
+    expect(overlaySecond(low, 8, 4, new Float32Array(256).fill(-1), 16, 16, box, [{ x0: 32, y0: 0, x1: 64, y1: 32 }])).to.deep.equal([{ cells: 32, added: 0 }]);
+    expect(low[0]).to.equal(-1);
+    expect(() => overlaySecond(first, 8, 5, second, 16, 16, box, [])).to.throw(RoiBoxError);
   });
 
   it('pasteRgb: nearest sample inside the crop, black outside', () => {

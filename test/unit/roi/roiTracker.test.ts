@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { DEFAULT_ROI, RoiOptionsError, RoiTracker, thresholdLogit, type RoiBox, type RoiOptions, type RoiView } from '../../../src/roi/roiTracker.js';
+import { DEFAULT_ROI, RoiOptionsError, RoiTracker, thresholdLogit, torsoCover, type RoiBox, type RoiOptions, type RoiView } from '../../../src/roi/roiTracker.js';
 import { ComponentFinder } from '../../../src/roi/components.js';
 
 const W = 256;
@@ -229,6 +229,69 @@ describe('roi/roiTracker', () => {
     expect(u.people).to.equal(1);
   });
 
+  it('doubts: a detected person whose torso the mask leaves out goes to the second model in the view holding them, while the detector sees them', () => {
+    const second: RoiOptions = { ...noRefresh, detector: 'movenet-multipose', secondModel: 'selfie' };
+    const t = new RoiTracker(second);
+    const masked = inPicture(10, 20, 40, 100); // the mask covers this person
+    const missed = { x0: 400, y0: 200, x1: 440, y1: 320 }; // the detector sees this one, the mask does not
+    // The doubt's box: the detector's with a tenth of its size added on each side.
+    const grown = (b: typeof missed) => ({ x0: b.x0 - 0.1 * (b.x1 - b.x0), y0: b.y0 - 0.1 * (b.y1 - b.y0), x1: b.x1 + 0.1 * (b.x1 - b.x0), y1: b.y1 + 0.1 * (b.y1 - b.y0) });
+    t.observe(blobs([10, 20, 40, 100]), W, H, PW, PH, t.plan(PW, PH), [masked, missed]);
+    expect(t.doubts).to.deep.equal([grown(missed)]);
+    const views = t.plan(PW, PH);
+    const holding = views.filter((v) => v.doubts);
+    expect(holding, 'one view holds the doubt').to.have.length(1);
+    expect(contains(holding[0]!.box, missed)).to.equal(true);
+    expect(holding[0]!.doubts).to.deep.equal([grown(missed)]);
+    // Frames without a detector pass keep it; a pass that sees them again moves it.
+    t.observe(blobs([10, 20, 40, 100]), W, H, PW, PH, views);
+    const moved = { x0: 410, y0: 200, x1: 450, y1: 320 };
+    t.observe(blobs([10, 20, 40, 100]), W, H, PW, PH, t.plan(PW, PH), [masked, moved]);
+    expect(t.doubts).to.deep.equal([grown(moved)]);
+    // Two passes without them: gone (one missed pass is forgiven).
+    t.observe(blobs([10, 20, 40, 100]), W, H, PW, PH, t.plan(PW, PH), [masked]);
+    expect(t.doubts).to.have.length(1);
+    t.observe(blobs([10, 20, 40, 100]), W, H, PW, PH, t.plan(PW, PH), [masked]);
+    expect(t.doubts).to.deep.equal([]);
+    expect(t.plan(PW, PH).some((v) => v.doubts)).to.equal(false);
+    // A doubt whose second runs add nothing rests after three of them; a useful run resets the count.
+    const r = new RoiTracker(second);
+    r.observe(blobs(), W, H, PW, PH, r.plan(PW, PH), [missed]);
+    const box = r.doubts[0]!;
+    r.secondOpinion(box, 100, 0);
+    r.secondOpinion(box, 100, 0);
+    r.secondOpinion(box, 100, 5);
+    r.secondOpinion(box, 100, 1);
+    r.secondOpinion(box, 100, 0);
+    expect(r.doubts, 'two idle runs since the useful one').to.have.length(1);
+    r.secondOpinion(box, 100, 1);
+    expect(r.doubts, 'resting').to.deep.equal([]);
+    expect(r.plan(PW, PH).some((v) => v.doubts)).to.equal(false);
+    // It stays at rest while the detector sees them and the mask still holds half the torso it wanted …
+    const cells = [Math.floor((400 * W) / PW), Math.floor((200 * H) / PH), Math.ceil((440 * W) / PW), Math.ceil((320 * H) / PH)] as [number, number, number, number];
+    r.observe(blobs(cells), W, H, PW, PH, r.plan(PW, PH), [missed]);
+    expect(r.doubts).to.deep.equal([]);
+    // … and wakes when the mask has lost it.
+    r.observe(blobs(), W, H, PW, PH, r.plan(PW, PH), [missed]);
+    expect(r.doubts).to.have.length(1);
+    // Without a second model there are no doubts at all.
+    const u = new RoiTracker({ ...noRefresh, detector: 'movenet-multipose', secondModel: 'none' });
+    u.observe(blobs(), W, H, PW, PH, u.plan(PW, PH), [missed]);
+    expect(u.doubts).to.deep.equal([]);
+  });
+
+  it('torsoCover: the share of the middle of a person box that the mask covers', () => {
+    const box = inPicture(100, 20, 140, 120);
+    const b = { x0: box.x0, y0: box.y0, x1: box.x1, y1: box.y1 };
+    expect(torsoCover(b, blobs([100, 20, 140, 120]), W, H, PW / W, PH / H, 0)).to.equal(1);
+    expect(torsoCover(b, blobs(), W, H, PW / W, PH / H, 0)).to.equal(0);
+    // Only the left half masked: about half of the torso.
+    const half = torsoCover(b, blobs([100, 20, 120, 120]), W, H, PW / W, PH / H, 0);
+    expect(half).to.be.within(0.4, 0.6);
+    // A box smaller than a cell reads the cell at its centre.
+    expect(torsoCover({ x0: 251, y0: 101, x1: 252, y1: 102 }, blobs([100, 30, 101, 31]), W, H, PW / W, PH / H, 0)).to.equal(1);
+  });
+
   it('counts a pixel as person where σ(logit) × 255 rounds to ≥ threshold', () => {
     for (const t of [1, 64, 128, 200, 255]) {
       const l = thresholdLogit(t);
@@ -246,5 +309,8 @@ describe('roi/roiTracker', () => {
     expect(() => new RoiTracker({ ...DEFAULT_ROI, maxCrops: 0 })).to.throw(RoiOptionsError, /maxCrops/);
     expect(() => new RoiTracker({ ...DEFAULT_ROI, keepFrames: -1 })).to.throw(RoiOptionsError, /keepFrames/);
     expect(() => new RoiTracker({ ...DEFAULT_ROI, minArea: 0.5 })).to.throw(RoiOptionsError, /minArea/);
+    expect(() => new RoiTracker({ ...DEFAULT_ROI, secondModel: 'meet' as 'selfie' })).to.throw(RoiOptionsError, /secondModel/);
+    expect(() => new RoiTracker({ ...DEFAULT_ROI, secondModel: 'selfie', detector: 'none' })).to.throw(RoiOptionsError, /needs a detector/);
+    expect(() => new RoiTracker({ ...DEFAULT_ROI, doubtCover: 0 })).to.throw(RoiOptionsError, /doubtCover/);
   });
 });
