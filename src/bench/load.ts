@@ -1,6 +1,6 @@
 /**
  * Load benchmark: `npm run bench:load -- [--backend auto|tensorflow-gpu|…] [--model meet|selfie] --streams 2 --seconds 30 --resolution 640x480 --fps 30
- * [--temporal attention] [--roi on|off] [--roi-detector movenet-multipose|none] [--roi-second-model selfie|none] [--workers 0] [--max-batch 0] [--batch-window-ms 4] [--warmup 5]
+ * [--temporal attention] [--roi on|off] [--roi-detector movenet-multipose|none] [--roi-second-model selfie|none] [--ort-threads 1] [--workers 0] [--max-batch 0] [--batch-window-ms 4] [--warmup 5]
  * [--baseline naive|none] [--ceiling yes|no] [--clip synth|vtest] [--sample-every 1] [--label x]
  * [--encoder ffmpeg|webcodecs] [--capacity-fps 28] [--capacity-p99-ms 80]`
  *
@@ -63,6 +63,8 @@ interface Options {
   readonly roi: 'on' | 'off';
   readonly roiDetector: 'movenet-multipose' | 'none';
   readonly roiSecondModel: 'selfie' | 'none';
+  /** ONNX Runtime intra-op threads per worker on the CPU provider (the server's --ort-threads). */
+  readonly ortThreads: number;
   readonly workers: number;
   readonly maxBatch: number;
   readonly batchWindowMs: number;
@@ -92,7 +94,7 @@ function parseArgs(argv: readonly string[]): Options {
     if (eq > 0) a.set(k.slice(2, eq), k.slice(eq + 1));
     else a.set(k.slice(2), argv[++i] ?? '');
   }
-  const known = ['backend', 'model', 'streams', 'seconds', 'warmup', 'resolution', 'fps', 'temporal', 'workers', 'max-batch', 'batch-window-ms', 'baseline', 'ceiling', 'clip', 'bitrate', 'sample-every', 'label', 'out', 'naive-max-waiting', 'capacity-fps', 'capacity-p99-ms', 'encoder', 'roi', 'roi-detector', 'roi-second-model'];
+  const known = ['backend', 'model', 'streams', 'seconds', 'warmup', 'resolution', 'fps', 'temporal', 'workers', 'max-batch', 'batch-window-ms', 'baseline', 'ceiling', 'clip', 'bitrate', 'sample-every', 'label', 'out', 'naive-max-waiting', 'capacity-fps', 'capacity-p99-ms', 'encoder', 'roi', 'roi-detector', 'roi-second-model', 'ort-threads'];
   for (const k of a.keys()) if (!known.includes(k)) throw new UsageError(`unknown flag --${k} (known: ${known.map((x) => '--' + x).join(' ')})`);
   const num = (k: string, def: number, min: number, max: number) => {
     const v = a.has(k) ? Number(a.get(k)) : def;
@@ -134,6 +136,7 @@ function parseArgs(argv: readonly string[]): Options {
     roi,
     roiDetector,
     roiSecondModel,
+    ortThreads: num('ort-threads', DEFAULTS.ortThreads, 0, 64),
     workers: num('workers', 0, 0, 64),
     maxBatch: num('max-batch', 0, 0, 64),
     batchWindowMs: num('batch-window-ms', DEFAULTS.batchWindowMs, 0, 100),
@@ -234,7 +237,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function runScenario(o: Options, spec: ScenarioSpec, clipPath: string): Promise<ScenarioResult> {
   const server = await startServer({
     port: 0, host: '127.0.0.1', logLevel: 'warn',
-    backend: o.backend, model: o.model, temporal: o.temporal, roi: o.roi, roiDetector: o.roiDetector, roiSecondModel: o.roiSecondModel, inferenceWorkers: o.workers, maxBatch: o.maxBatch, batchWindowMs: o.batchWindowMs,
+    backend: o.backend, model: o.model, temporal: o.temporal, roi: o.roi, roiDetector: o.roiDetector, roiSecondModel: o.roiSecondModel, ortThreads: o.ortThreads, inferenceWorkers: o.workers, maxBatch: o.maxBatch, batchWindowMs: o.batchWindowMs,
     pipelineMode: spec.mode, maxSessions: Math.max(4, spec.streams), admissionMaxLoad: 0,
   });
   const children: ReturnType<typeof fork>[] = [];
