@@ -112,12 +112,12 @@ export class SegmentationEngine {
     });
     const backend = backbone.runtime.backend;
     const b = backbone.info;
-    let stage: TemporalStage;
+    let made: TemporalStage | undefined;
     let detector: PersonDetector | null = null;
     let second: Backbone | null = null;
     try {
-      stage = createTemporalStage(opts.temporal, b, backend);
-      if (opts.wrapStage) stage = opts.wrapStage(stage);
+      made = createTemporalStage(opts.temporal, b, backend);
+      if (opts.wrapStage) made = opts.wrapStage(made);
       if (opts.roi && opts.roi.detector !== 'none') {
         // On ONNX Runtime: the backbone's provider when it runs there, else the CPU.
         const provider = backend === 'ort-cuda' ? 'cuda' : backend === 'ort-webgpu' ? 'webgpu' : 'cpu';
@@ -128,10 +128,13 @@ export class SegmentationEngine {
         second = (await openBackbone(backend, opts.roi.secondModel, { store, maxBatch: () => backbone.batchSupport.maxBatch, ortThreads: opts.ortThreads ?? 1 })).backbone;
       }
     } catch (e) {
+      // What was opened before the failure goes with it.
       detector?.dispose();
+      made?.dispose();
       backbone.dispose();
       throw e;
     }
+    const stage = made;
     const info: EngineInfo = {
       backend,
       provider: backbone.runtime.provider,

@@ -17,12 +17,26 @@ export function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
+/** A model's TF.js graph, and where it came from (the first metadata entries of its translation). */
+function sourceOf(store: ModelStore, name: ModelName | DetectorName): { graph: ReturnType<typeof readGraphModel>; provenance: [string, string][] } {
+  const files = store.graphFiles(name);
+  return {
+    graph: readGraphModel(JSON.parse(files.json.toString('utf8')) as GraphModelJson, files.weights),
+    provenance: [
+      ['model', name],
+      ['source', files.source],
+      ['graph_sha256', files.jsonSha256],
+      ['weights_sha256', files.weightsSha256],
+      ['translator', TRANSLATOR_VERSION],
+    ],
+  };
+}
+
 /** The translation of `name` from its TF.js graph, in memory (not checked against the manifest). */
 export function translateModel(store: ModelStore, name: ModelName | DetectorName): TranslatedModel {
   if (name === 'movenet-multipose') return translateDetector(store, name);
   const spec = store.spec(name);
-  const files = store.graphFiles(name);
-  const graph = readGraphModel(JSON.parse(files.json.toString('utf8')) as GraphModelJson, files.weights);
+  const { graph, provenance } = sourceOf(store, name);
   const t: TranslateSpec = {
     inputWidth: spec.inputWidth,
     inputHeight: spec.inputHeight,
@@ -34,11 +48,7 @@ export function translateModel(store: ModelStore, name: ModelName | DetectorName
       { name: 'features', node: spec.featureNode, kind: 'as-is' },
     ],
     metadata: [
-      ['model', name],
-      ['source', files.source],
-      ['graph_sha256', files.jsonSha256],
-      ['weights_sha256', files.weightsSha256],
-      ['translator', TRANSLATOR_VERSION],
+      ...provenance,
       ['outputs', `logits: person logit [batch,H,W,1] from ${spec.outputNode}; features: ${spec.featureNode} [batch,h,w,c]`],
     ],
   };
@@ -53,8 +63,7 @@ export function translateModel(store: ModelStore, name: ModelName | DetectorName
  */
 function translateDetector(store: ModelStore, name: DetectorName): TranslatedModel {
   const spec = store.detectorSpec(name);
-  const files = store.graphFiles(name);
-  const graph = readGraphModel(JSON.parse(files.json.toString('utf8')) as GraphModelJson, files.weights);
+  const { graph, provenance } = sourceOf(store, name);
   return translateGraph(graph, {
     inputWidth: spec.inputWidth,
     inputHeight: spec.inputHeight,
@@ -66,11 +75,7 @@ function translateDetector(store: ModelStore, name: DetectorName): TranslatedMod
       { name: 'boxOffset', node: spec.outputs.boxOffset, kind: 'as-is' },
     ],
     metadata: [
-      ['model', name],
-      ['source', files.source],
-      ['graph_sha256', files.jsonSha256],
-      ['weights_sha256', files.weightsSha256],
-      ['translator', TRANSLATOR_VERSION],
+      ...provenance,
       ['outputs', 'center: person centre heatmap [batch,h,w,1]; boxScale: box height, width [batch,h,w,2]; boxOffset: centre offset y, x [batch,h,w,2] (output cells)'],
     ],
   });
