@@ -16,8 +16,8 @@ import { ModelStore } from './modelStore.js';
 import type { BackendAttempt, BackendName, EngineInfo, EngineOptions, InferenceMemory, SegmentResult } from './types.js';
 import type { I420Picture } from '../decode/types.js';
 import { i420Luma, i420ToRgb } from '../decode/yuvToRgb.js';
-import { coversPicture, RoiTracker, thresholdLogit, validateRoiOptions, wholePicture, type RoiBox, type RoiOptions, type RoiView } from '../roi/roiTracker.js';
-import { cropI420, detailLayer, mergePlanned, mergeScratch, overlaySecond, temporalCorrection, type MergeScratch } from '../roi/crop.js';
+import { coversPicture, RoiTracker, thresholdLogit, validateRoiOptions, wholePicture, type RoiBox, type RoiOptions, type RoiView, type SecondCrop } from '../roi/roiTracker.js';
+import { cropI420, detailLayer, mergePlanned, mergeScratch, overlaySecond, paddedCropRgb, temporalCorrection, type MergeScratch } from '../roi/crop.js';
 import type { MaskDetail } from './types.js';
 
 /**
@@ -48,14 +48,21 @@ export interface PreparedView {
   /** inputWidth × inputHeight × 3 bytes. */
   readonly rgb: Uint8Array;
   readonly view: RoiView;
-  /** The view at the second model's input size, when the view holds doubts (RoiView.doubts) and a second model runs. */
-  readonly second?: Uint8Array;
+}
+
+/** A doubt's crop (RoiTracker.secondCrops) at the second model's input size. */
+export interface PreparedSecond {
+  readonly crop: SecondCrop;
+  /** The second model's inputWidth × inputHeight × 3 bytes. */
+  readonly rgb: Uint8Array;
 }
 
 /** A picture turned into model input by prepare(): its views, and what the temporal stage reads of it. */
 export interface PreparedFrame {
   /** At least one; crops around people and/or the whole picture (the session's region-of-interest plan). */
   readonly views: readonly PreparedView[];
+  /** The second model's crops, one per doubt (people the detector sees and the mask leaves out); absent: none. */
+  readonly seconds?: readonly PreparedSecond[];
   /** Luma of the whole picture at the mask's size, when the temporal stage reads it (attention-fine). */
   readonly luma?: Uint8Array;
   /** The picture, on the frames the person detector is due to look at (after the frame: detectPending). */
@@ -225,19 +232,18 @@ export class SegmentationEngine {
     // as a whole view's RGB where the model's input and mask sizes agree, else a pass of its own.
     const luma = this.stage.usesLuma ? new Uint8Array(mw * mh) : undefined;
     let lumaDone = false;
-    const second = this.second?.info;
     const views = plan.map((view): PreparedView => {
-      const src = view.kind === 'whole' ? pic : cropI420(pic, view.box);
-      // The second model's input, for a view holding people the mask leaves out.
-      const extra = second && view.doubts?.length ? { second: i420ToRgb(src, second.inputWidth, second.inputHeight).data } : {};
-      if (view.kind !== 'whole') return { view, rgb: i420ToRgb(src, iw, ih).data, ...extra };
+      if (view.kind !== 'whole') return { view, rgb: i420ToRgb(cropI420(pic, view.box), iw, ih).data };
       const same = luma !== undefined && !lumaDone && iw === mw && ih === mh;
       lumaDone ||= same;
-      return { view, rgb: i420ToRgb(pic, iw, ih, undefined, same ? luma : undefined).data, ...extra };
+      return { view, rgb: i420ToRgb(pic, iw, ih, undefined, same ? luma : undefined).data };
     });
     if (luma && !lumaDone) i420Luma(pic, mw, mh, luma);
+    // The second model's input: a crop of its own around each person the mask leaves out.
+    const second = this.second?.info;
+    const seconds = second && s.roi ? s.roi.secondCrops().map((crop): PreparedSecond => ({ crop, rgb: paddedCropRgb(pic, crop.box, second.inputWidth, second.inputHeight)})) : [];
     const detect = this.detector && s.roi?.detectionDue ? pic : undefined;
-    return { views, ...(luma ? { luma } : {}), ...(detect ? { detect } : {}), ms: performance.now() - t0 };
+    return { views, ...(seconds.length ? { seconds } : {}), ...(luma ? { luma } : {}), ...(detect ? { detect } : {}), ms: performance.now() - t0 };
   }
 
   /** The picture at the detector's input size, aspect kept, black bars right and below. */
@@ -355,8 +361,8 @@ export class SegmentationEngine {
     const outs: BackboneOutput[] = [];
     const chunk = Math.max(1, this.backbone.batchSupport.maxBatch);
     for (let i = 0; i < rgbs.length; i += chunk) outs.push(...this.backbone.runBatch(rgbs.slice(i, i + chunk)));
-    // The second model on the views that hold doubts, as one batch after the first.
-    const seconds = items.flatMap((x) => x.frame.views.flatMap((v) => (v.second ? [v.second] : [])));
+    // The second model on the doubts' crops, as one batch after the first.
+    const seconds = items.flatMap((x) => (x.frame.seconds ?? []).map((p) => p.rgb));
     const secondOuts: BackboneOutput[] = [];
     if (this.second && seconds.length) {
       const c2 = Math.max(1, this.second.batchSupport.maxBatch);
@@ -367,7 +373,7 @@ export class SegmentationEngine {
     let k2 = 0;
     return items.map((item, i) => {
       const mine = outs.slice(k, (k += item.frame.views.length));
-      const theirs = item.frame.views.map((v) => (v.second ? secondOuts[k2++] : undefined));
+      const theirs = (item.frame.seconds ?? []).map((p) => ({ crop: p.crop, out: secondOuts[k2++]! }));
       const state = states[i]!;
       // People found on an earlier picture of the same size; this frame's picture waits for its turn.
       const earlier = state.detections;
@@ -393,23 +399,30 @@ export class SegmentationEngine {
    * temporal stage reads arrays; tensors of them are made only if it asks (its tensor path), and
    * freed here.
    */
-  private finish(session: EngineSession, frame: PreparedFrame, outs: readonly BackboneOutput[], seconds: readonly (BackboneOutput | undefined)[], inferenceMs: number, batchSize: number, track: boolean, detections?: readonly Detection[]): SegmentResult {
+  private finish(session: EngineSession, frame: PreparedFrame, outs: readonly BackboneOutput[], seconds: readonly { crop: SecondCrop; out: BackboneOutput }[], inferenceMs: number, batchSize: number, track: boolean, detections?: readonly Detection[]): SegmentResult {
     const { maskWidth: W, maskHeight: H, featureShape: [h, w, c] } = this.info;
     const t0 = performance.now();
     const views = frame.views;
-    // The second model's opinion inside each view's doubts, before anything reads the logits;
-    // the tracker hears what it added (a doubt whose runs add nothing rests).
-    let secondRuns = 0;
-    seconds.forEach((o, i) => {
-      const v = views[i]!.view;
-      if (!o || !this.second || !v.doubts) return;
-      secondRuns++;
-      const effect = overlaySecond(outs[i]!.logits, W, H, o.logits, this.second.info.maskWidth, this.second.info.maskHeight, v.box, v.doubts, this.personLogit);
-      if (track) v.doubts.forEach((d, k) => session.roi?.secondOpinion(d, effect[k]!.cells, effect[k]!.added));
-    });
     const scratch = (this.scratch ??= { ...mergeScratch(this.info), correction: new Float32Array(W * H) });
     const crops = views.some((v) => v.view.kind === 'crop');
     const data = mergePlanned(views.map((v, i) => ({ view: v.view, rgb: v.rgb, logits: outs[i]!.logits, features: outs[i]!.features })), this.info, scratch);
+    // The second model's opinion inside each doubt, on the whole picture's grid, before anything
+    // reads the logits (also where no view looked this frame); the tracker hears what it added
+    // (a doubt whose runs add nothing rests). The crops' own grids get it too (their detail layers).
+    const picture = views[0]!.view.box;
+    const whole = wholePicture(picture.pictureWidth, picture.pictureHeight);
+    const t = this.personLogit;
+    for (const { crop, out } of this.second ? seconds : []) {
+      const g = this.second!.info;
+      const put = (grid: Float32Array, box: RoiBox) => overlaySecond(grid, W, H, box, out.logits, g.maskWidth, g.maskHeight, crop.box, crop.region, crop.doubt, t);
+      const effect = put(data.logits, whole);
+      if (data.found !== data.logits) put(data.found, whole);
+      views.forEach((v, i) => {
+        if (v.view.kind === 'crop' && !v.view.discovery && outs[i]!.logits !== data.logits) put(outs[i]!.logits, v.view.box);
+      });
+      if (track) session.roi?.secondOpinion(crop.doubt, effect.cells, effect.added);
+    }
+    const secondRuns = seconds.length;
     const t1 = performance.now();
     const made: tf.Tensor[] = [];
     let logits: tf.Tensor3D | undefined;
@@ -438,9 +451,8 @@ export class SegmentationEngine {
     }
     const t2 = performance.now();
     let details: MaskDetail[] | undefined;
-    const picture = views[0]!.view.box;
     if (session.roi && track) {
-      session.roi.observe(data.found, W, H, picture.pictureWidth, picture.pictureHeight, views.map((v) => v.view), detections);
+      session.roi.observe(data.found, W, H, picture.pictureWidth, picture.pictureHeight, views.map((v) => v.view), detections, mask);
       // Detail layers of the crops (not of discovery tiles: nobody is tracked there yet).
       const crops = views.map((v, i) => ({ v, out: outs[i]! })).filter((x) => x.v.view.kind === 'crop');
       if (crops.length) {

@@ -10,6 +10,7 @@
  */
 import { clampLogit, fastSigmoid } from '../shared/fastMath.js';
 import type { I420Picture } from '../decode/types.js';
+import { i420ToRgb } from '../decode/yuvToRgb.js';
 import type { Box, RoiBox, RoiView } from './roiTracker.js';
 
 export class RoiBoxError extends Error {
@@ -347,42 +348,83 @@ export function detailLayer(cropLogits: Float32Array, box: RoiBox, gridW: number
 }
 
 /**
- * The second model's opinion on a view, inside the view's doubts: `logits` (the first model's,
- * gridW × gridH cells over the view's box) takes, in each cell whose centre lies in a doubt
- * box, the larger of its own value and the second model's (secondW × secondH cells over the
- * same box, sampled bilinearly, clamped to ± LOGIT_CLAMP). In place. Per doubt: its cells in
- * this view, and how many of them the second model turned to person (from below `t` to ≥ t).
- * Pure otherwise.
+ * Another model's opinion on a doubt (a person the mask leaves out), put on a grid: `logits`
+ * (gridW × gridH cells over `box`, a view or the whole picture) takes, in each cell whose centre
+ * lies in `region`, the larger of its own value and the other model's (secondW × secondH cells
+ * over `secondBox`, its crop around the doubt, which may reach past the picture's edges; sampled
+ * bilinearly at the cell's centre, clamped to ± LOGIT_CLAMP). In place. Returns, of the cells
+ * whose centre lies in `doubt`, how many there are and how many the other model turned to
+ * person (from below `t` to ≥ t). Pure otherwise.
  */
-export function overlaySecond(logits: Float32Array, gridW: number, gridH: number, second: Float32Array, secondW: number, secondH: number, box: RoiBox, doubts: readonly Box[], t = 0): { cells: number; added: number }[] {
+export function overlaySecond(logits: Float32Array, gridW: number, gridH: number, box: RoiBox, second: Float32Array, secondW: number, secondH: number, secondBox: Box, region: Box, doubt: Box, t = 0): { cells: number; added: number } {
   if (logits.length !== gridW * gridH || second.length !== secondW * secondH) throw new RoiBoxError('overlaySecond: grid sizes do not match');
-  return doubts.map((d) => {
-    let added = 0;
-    // Cells of the view's grid whose centre lies in the doubt box.
-    const X0 = Math.max(0, Math.ceil(((d.x0 - box.x) / box.width) * gridW - 0.5));
-    const X1 = Math.min(gridW, Math.ceil(((d.x1 - box.x) / box.width) * gridW - 0.5));
-    const Y0 = Math.max(0, Math.ceil(((d.y0 - box.y) / box.height) * gridH - 0.5));
-    const Y1 = Math.min(gridH, Math.ceil(((d.y1 - box.y) / box.height) * gridH - 0.5));
-    for (let Y = Y0; Y < Y1; Y++) {
-      const v = Math.min(secondH - 1, Math.max(0, ((Y + 0.5) / gridH) * secondH - 0.5));
-      const v0 = Math.floor(v);
-      const v1 = Math.min(secondH - 1, v0 + 1);
-      const fv = v - v0;
-      for (let X = X0; X < X1; X++) {
-        const u = Math.min(secondW - 1, Math.max(0, ((X + 0.5) / gridW) * secondW - 0.5));
-        const u0 = Math.floor(u);
-        const u1 = Math.min(secondW - 1, u0 + 1);
-        const fu = u - u0;
-        const top = second[v0 * secondW + u0]! + fu * (second[v0 * secondW + u1]! - second[v0 * secondW + u0]!);
-        const bot = second[v1 * secondW + u0]! + fu * (second[v1 * secondW + u1]! - second[v1 * secondW + u0]!);
-        const s = clampLogit(top + fv * (bot - top));
-        const i = Y * gridW + X;
-        if (s > logits[i]!) {
-          if (logits[i]! < t && s >= t) added++;
-          logits[i] = s;
-        }
+  const cellsOf = (d: Box) => ({
+    X0: Math.max(0, Math.ceil(((d.x0 - box.x) / box.width) * gridW - 0.5)),
+    X1: Math.min(gridW, Math.ceil(((d.x1 - box.x) / box.width) * gridW - 0.5)),
+    Y0: Math.max(0, Math.ceil(((d.y0 - box.y) / box.height) * gridH - 0.5)),
+    Y1: Math.min(gridH, Math.ceil(((d.y1 - box.y) / box.height) * gridH - 0.5)),
+  });
+  const r = cellsOf(region);
+  const c = cellsOf(doubt);
+  let added = 0;
+  // Where a cell centre falls on the second grid: picture px → the second crop's cells.
+  const sbw = secondBox.x1 - secondBox.x0;
+  const sbh = secondBox.y1 - secondBox.y0;
+  const sx = ((box.width / gridW) * secondW) / sbw;
+  const ox = ((box.x - secondBox.x0) / sbw) * secondW - 0.5;
+  const sy = ((box.height / gridH) * secondH) / sbh;
+  const oy = ((box.y - secondBox.y0) / sbh) * secondH - 0.5;
+  for (let Y = r.Y0; Y < r.Y1; Y++) {
+    const v = Math.min(secondH - 1, Math.max(0, oy + (Y + 0.5) * sy));
+    const v0 = Math.floor(v);
+    const v1 = Math.min(secondH - 1, v0 + 1);
+    const fv = v - v0;
+    const inY = Y >= c.Y0 && Y < c.Y1;
+    for (let X = r.X0; X < r.X1; X++) {
+      const u = Math.min(secondW - 1, Math.max(0, ox + (X + 0.5) * sx));
+      const u0 = Math.floor(u);
+      const u1 = Math.min(secondW - 1, u0 + 1);
+      const fu = u - u0;
+      const top = second[v0 * secondW + u0]! + fu * (second[v0 * secondW + u1]! - second[v0 * secondW + u0]!);
+      const bot = second[v1 * secondW + u0]! + fu * (second[v1 * secondW + u1]! - second[v1 * secondW + u0]!);
+      const s = clampLogit(top + fv * (bot - top));
+      const i = Y * gridW + X;
+      if (s > logits[i]!) {
+        if (inY && X >= c.X0 && X < c.X1 && logits[i]! < t && s >= t) added++;
+        logits[i] = s;
       }
     }
-    return { cells: Math.max(0, X1 - X0) * Math.max(0, Y1 - Y0), added };
-  });
+  }
+  return { cells: Math.max(0, c.X1 - c.X0) * Math.max(0, c.Y1 - c.Y0), added };
+}
+
+/**
+ * A box of the picture that may reach past its edges (a person walking in at the edge, centred
+ * in their crop) → outW × outH RGB: the part inside the picture converted (area-filtered, as
+ * every view), the part outside black. Into `out` if given.
+ */
+export function paddedCropRgb(pic: I420Picture, box: Box, outW: number, outH: number, out?: Uint8Array): Uint8Array {
+  const bw = box.x1 - box.x0;
+  const bh = box.y1 - box.y0;
+  if (!(bw > 0 && bh > 0)) throw new RoiBoxError(`crop ${bw}×${bh} is empty`);
+  const dst = out ?? new Uint8Array(outW * outH * 3);
+  if (dst.length !== outW * outH * 3) throw new RoiBoxError(`destination has ${dst.length} bytes, needs ${outW * outH * 3}`);
+  // The inside part, even-aligned (4:2:0), and where it lands in the output.
+  const x0 = Math.max(0, Math.floor(box.x0 / 2) * 2);
+  const y0 = Math.max(0, Math.floor(box.y0 / 2) * 2);
+  const x1 = Math.min(pic.width, Math.ceil(box.x1 / 2) * 2);
+  const y1 = Math.min(pic.height, Math.ceil(box.y1 / 2) * 2);
+  const ox0 = Math.max(0, Math.round(((x0 - box.x0) / bw) * outW));
+  const oy0 = Math.max(0, Math.round(((y0 - box.y0) / bh) * outH));
+  const ox1 = Math.min(outW, Math.round(((x1 - box.x0) / bw) * outW));
+  const oy1 = Math.min(outH, Math.round(((y1 - box.y0) / bh) * outH));
+  if (x1 - x0 < 2 || y1 - y0 < 2 || ox1 <= ox0 || oy1 <= oy0) return dst.fill(0);
+  if (ox0 === 0 && oy0 === 0 && ox1 === outW && oy1 === outH) {
+    return i420ToRgb(cropI420(pic, { x: x0, y: y0, width: x1 - x0, height: y1 - y0, pictureWidth: pic.width, pictureHeight: pic.height }), outW, outH, dst).data;
+  }
+  dst.fill(0);
+  const sw = ox1 - ox0;
+  const part = i420ToRgb(cropI420(pic, { x: x0, y: y0, width: x1 - x0, height: y1 - y0, pictureWidth: pic.width, pictureHeight: pic.height }), sw, oy1 - oy0).data;
+  for (let y = oy0; y < oy1; y++) dst.set(part.subarray((y - oy0) * sw * 3, (y - oy0 + 1) * sw * 3), (y * outW + ox0) * 3);
+  return dst;
 }

@@ -46,12 +46,24 @@ export interface RoiView {
    * no crop does (a whole picture that is some group's only view).
    */
   readonly discovery?: true;
+}
+
+/**
+ * What the second model (RoiOptions.secondModel) runs on for one doubt (a person the detector
+ * sees whom the mask leaves out): a crop of its own around them, narrow and tight (SECOND_ASPECT),
+ * whose person logits count inside `doubt` where they are higher than the first model's.
+ */
+export interface SecondCrop {
+  /** The doubt's box, picture px (the detector's box grown by DOUBT_MARGIN): where the other models' additions are counted. */
+  readonly doubt: Box;
   /**
-   * People the detector sees inside this view whom the mask leaves out (picture px): the view
-   * also goes through the second model (RoiOptions.secondModel), whose person logits count
-   * inside these boxes where they are higher. Absent: none.
+   * The crop, picture px, float: the detector's box grown by SECOND_MARGIN, at SECOND_ASPECT,
+   * centred on the person; it may reach past the picture's edges (black there), so a person
+   * walking in at the edge is in the middle of it, not squeezed against its side.
    */
-  readonly doubts?: readonly Box[];
+  readonly box: Box;
+  /** Where their opinion counts: the crop inside the picture. */
+  readonly region: Box;
 }
 
 export interface RoiOptions {
@@ -208,21 +220,55 @@ export interface Box {
  * multi-person clips: 0 → 0.1 per-person recall 0.911 → 0.925; 0.25: 0.922).
  */
 const DOUBT_MARGIN = 0.1;
+/**
+ * Margin added on each side of the detector's box for the second model's crop, as a share of
+ * its width / height: the detector's boxes (from keypoints) leave out the top of the head and the
+ * feet. Measured on the multi-person clips: 0.1 → 0.25 per-person recall 0.928 → 0.939 (the
+ * small seated woman 0.81 → 0.98).
+ */
+const SECOND_MARGIN = 0.25;
 
 /** A person the detector sees and the mask leaves out; `passes`: detector passes since it last saw them. */
 interface Doubt {
   box: Box;
+  /** The detector's own box (the torso is read on it). */
+  seen: Box;
   passes: number;
-  /** Second-model runs in a row that added (almost) nothing to the mask inside the box. */
+  /** Second-model runs in a row that added (almost) nothing to the frame's logits inside the box. */
   idle: number;
-  /** Resting: the second model agreed with the first SETTLE_RUNS times; no more runs while the detector sees them covered. */
+  /**
+   * Resting: the second model agreed with the first SETTLE_RUNS times in a row and the mask
+   * covers their torso; no more runs until a detector pass finds the torso lost.
+   */
   settled: boolean;
 }
 
+/**
+ * Width / height of the second model's crop around a doubt. Measured on the people of the
+ * multi-person clips that both models miss on their group's crop (docs/temporal.md, "A crop of
+ * its own"): a tight crop at 3:4 (stretched to selfie's square input) found them in 0.85–0.97 of
+ * their truth pixels where the group's 16:9 crop found 0–0.3.
+ */
+const SECOND_ASPECT = 0.75;
+/** Smallest side of a second-model crop, picture px (a far-away person is not zoomed beyond ×8 of selfie's 256). */
+const SECOND_MIN_PX = 32;
+
+/**
+ * A detected person whose box the mask fills less than this share of is a doubt (or a resting
+ * doubt wakes) whatever their torso: a seated person of whom the mask keeps the torso alone
+ * fills 0.07–0.10 of their box. Measured over the detector's boxes on every quality clip
+ * (docs/temporal.md, "A crop of its own"): people the mask finds fill ≥ 0.18.
+ */
+const FILL_MIN = 0.15;
+
 /** A second-model run that adds less than this share of a doubt box's cells to the person is idle. */
 const SETTLE_SHARE = 0.02;
-/** Idle runs in a row after which a doubt rests. */
-const SETTLE_RUNS = 3;
+/**
+ * Idle runs in a row after which a doubt rests (when the mask holds them). Measured on the
+ * multi-person clips: 3 → 10 per-person recall 0.939 → 0.969 (small people the mask holds for a
+ * few frames and loses again stay with the second model), backbone time per frame 8.8 ms.
+ */
+const SETTLE_RUNS = 10;
 
 interface Track {
   /** Where the person was last seen, picture px. */
@@ -290,14 +336,14 @@ export class RoiTracker {
   }
 
   /**
-   * What the second model did in a doubt (a box of a planned view's `doubts`): of `cells` mask
+   * What the second model did in a doubt (SecondCrop.doubt): of `cells` mask
    * cells in its box, `added` it turned to person. A doubt whose runs add nothing rests.
    */
   secondOpinion(box: Box, cells: number, added: number): void {
     const d = this.doubtList.find((x) => x.box === box);
     if (!d || cells <= 0) return;
     if (added >= SETTLE_SHARE * cells) d.idle = 0;
-    else if (++d.idle >= SETTLE_RUNS) d.settled = true;
+    else d.idle++;
   }
 
   /** Whether the person detector should look at the next frame (every detectEvery frames, from the first). */
@@ -313,18 +359,27 @@ export class RoiTracker {
       this.doubtList = [];
       this.picture = [pictureWidth, pictureHeight];
     }
-    return this.withDoubts(this.views(pictureWidth, pictureHeight));
+    return this.views(pictureWidth, pictureHeight);
   }
 
-  /** Each view that makes the mask gets the doubts inside it. */
-  private withDoubts(views: RoiView[]): RoiView[] {
-    if (this.doubtList.length === 0) return views;
-    return views.map((v) => {
-      if (v.discovery) return v;
-      const b = v.box;
-      const inside = this.doubtList.filter((d) => !d.settled && intersects(d.box, { x0: b.x, y0: b.y, x1: b.x + b.width, y1: b.y + b.height })).map((d) => d.box);
-      return inside.length ? { ...v, doubts: inside } : v;
-    });
+  /**
+   * The second model's crops for the frame plan() planned: one per doubt that is not resting, at
+   * most maxCrops (the largest first). Each is the doubt's box widened or heightened to
+   * SECOND_ASPECT, inside the picture: a tight crop gives a small or odd-looking person most of
+   * the model's input, where the view holding them (a group's crop, the whole picture) gives a
+   * fraction of it.
+   */
+  secondCrops(): SecondCrop[] {
+    const [pw, ph] = this.picture;
+    if (pw === 0 || ph === 0) return [];
+    return this.doubtList
+      .filter((d) => !d.settled)
+      .sort((a, b) => area(b.box) - area(a.box))
+      .slice(0, this.o.maxCrops)
+      .map((d) => {
+        const box = fitAspect(grow(d.seen, SECOND_MARGIN), SECOND_ASPECT, SECOND_MIN_PX);
+        return { doubt: d.box, box, region: { x0: Math.max(0, box.x0), y0: Math.max(0, box.y0), x1: Math.min(pw, box.x1), y1: Math.min(ph, box.y1) } };
+      });
   }
 
   private views(pictureWidth: number, pictureHeight: number): RoiView[] {
@@ -343,9 +398,11 @@ export class RoiTracker {
 
   /**
    * The frame's prediction over the whole picture's mask grid (W × H logits, the views' outputs
-   * put back on it), its picture size and the views it came from: updates the tracks.
+   * put back on it), its picture size and the views it came from: updates the tracks. `mask`:
+   * the frame's final mask on the same grid (probability × 255, after the temporal stage), what
+   * the doubts are judged on (a person the user does not see); absent: the logits.
    */
-  observe(logits: Float32Array, W: number, H: number, pictureWidth: number, pictureHeight: number, views: readonly RoiView[], detections?: readonly Box[]): void {
+  observe(logits: Float32Array, W: number, H: number, pictureWidth: number, pictureHeight: number, views: readonly RoiView[], detections?: readonly Box[], mask?: Uint8Array): void {
     this.frames++;
     if (views.some((v) => v.kind === 'crop')) this.cropped++;
     else this.whole++;
@@ -391,7 +448,11 @@ export class RoiTracker {
     found.forEach((b, i) => {
       if (!used[i]) this.tracks.push({ box: b, vx: 0, vy: 0, missed: 0, confirmed: true });
     });
-    if (detections && this.o.secondModel !== 'none') this.updateDoubts(detections, logits, W, H, sx, sy);
+    if (this.o.secondModel !== 'none') {
+      const [grid, t] = mask ? [mask, this.o.threshold] : [logits, thresholdLogit(this.o.threshold)];
+      this.settleDoubts(grid, t, W, H, sx, sy);
+      if (detections) this.updateDoubts(detections, grid, t, W, H, sx, sy);
+    }
     for (const d of detections ?? []) {
       // The detector saw someone: a person tracked there is still there; anywhere else, a proposal.
       const at = this.tracks.filter((t) => intersects(t.box, d));
@@ -415,7 +476,7 @@ export class RoiTracker {
    * A detector pass: a doubt it sees again stays (at its new box), one it misses twice goes; a
    * newly seen person becomes a doubt when the mask covers less than doubtCover of their torso.
    */
-  private updateDoubts(detections: readonly Box[], logits: Float32Array, W: number, H: number, sx: number, sy: number): void {
+  private updateDoubts(detections: readonly Box[], mask: Float32Array | Uint8Array, t: number, W: number, H: number, sx: number, sy: number): void {
     const [pw, ph] = this.picture;
     const clip = (d: Box): Box => ({ x0: Math.max(0, d.x0), y0: Math.max(0, d.y0), x1: Math.min(pw, d.x1), y1: Math.min(ph, d.y1) });
     // A doubt's box: the detector's with a margin of DOUBT_MARGIN on each side (it is the box of up
@@ -425,7 +486,6 @@ export class RoiTracker {
     const boxes = seen.map((d) => clip({ x0: d.x0 - M * (d.x1 - d.x0), y0: d.y0 - M * (d.y1 - d.y0), x1: d.x1 + M * (d.x1 - d.x0), y1: d.y1 + M * (d.y1 - d.y0) }));
     const taken = new Array<boolean>(boxes.length).fill(false);
     const next: Doubt[] = [];
-    const t = thresholdLogit(this.o.threshold);
     for (const d of this.doubtList) {
       let best = -1;
       let bestIou = 0.3;
@@ -436,14 +496,26 @@ export class RoiTracker {
       if (best >= 0) {
         taken[best] = true;
         // A resting doubt wakes when the mask has lost most of the torso.
-        const wake = d.settled && torsoCover(seen[best]!, logits, W, H, sx, sy, t) < this.o.doubtCover / 2;
-        next.push({ box: boxes[best]!, passes: 0, idle: wake ? 0 : d.idle, settled: d.settled && !wake });
+        const wake = d.settled && (torsoCover(seen[best]!, mask, W, H, sx, sy, t) < this.o.doubtCover / 2 || boxFill(seen[best]!, mask, W, H, sx, sy, t) < FILL_MIN);
+        next.push({ box: boxes[best]!, seen: seen[best]!, passes: 0, idle: wake ? 0 : d.idle, settled: d.settled && !wake });
       } else if (d.passes < 1) next.push({ ...d, passes: d.passes + 1 });
     }
     boxes.forEach((b, i) => {
-      if (!taken[i] && torsoCover(seen[i]!, logits, W, H, sx, sy, t) < this.o.doubtCover) next.push({ box: b, passes: 0, idle: 0, settled: false });
+      if (!taken[i] && (torsoCover(seen[i]!, mask, W, H, sx, sy, t) < this.o.doubtCover || boxFill(seen[i]!, mask, W, H, sx, sy, t) < FILL_MIN)) next.push({ box: b, seen: seen[i]!, passes: 0, idle: 0, settled: false });
     });
     this.doubtList = next;
+  }
+
+  /**
+   * A doubt rests once the second model has added nothing for SETTLE_RUNS runs in a row and the
+   * mask (what the user sees) covers at least half of what doubtCover asks of their torso: both
+   * models agree, and the mask holds them (a head-and-shoulders framing) — not when the first
+   * model's frame logits already hold the person but the mask does not follow.
+   */
+  private settleDoubts(mask: Float32Array | Uint8Array, t: number, W: number, H: number, sx: number, sy: number): void {
+    for (const d of this.doubtList) {
+      if (!d.settled && d.idle >= SETTLE_RUNS && torsoCover(d.seen, mask, W, H, sx, sy, t) >= this.o.doubtCover / 2 && boxFill(d.seen, mask, W, H, sx, sy, t) >= FILL_MIN) d.settled = true;
+    }
   }
 
   /** This frame's discovery tile, in turn over a tiles × tiles grid of parts overlapping by a third, or null. */
@@ -544,7 +616,7 @@ export class RoiTracker {
  * (W × H logits, cell = sx × sy picture px) are ≥ `t`; the cell at the box's centre when no
  * cell centre falls inside (a small box).
  */
-export function torsoCover(b: Box, logits: Float32Array, W: number, H: number, sx: number, sy: number, t: number): number {
+export function torsoCover(b: Box, logits: Float32Array | Uint8Array, W: number, H: number, sx: number, sy: number, t: number): number {
   const w = b.x1 - b.x0;
   const h = b.y1 - b.y0;
   const cell = (v: number, s: number, n: number) => Math.min(n - 1, Math.max(0, Math.floor(v / s)));
@@ -556,6 +628,36 @@ export function torsoCover(b: Box, logits: Float32Array, W: number, H: number, s
   if (X1 <= X0 || Y1 <= Y0) return logits[cell((b.y0 + b.y1) / 2, sy, H) * W + cell((b.x0 + b.x1) / 2, sx, W)]! >= t ? 1 : 0;
   let n = 0;
   for (let Y = Y0; Y < Y1; Y++) for (let X = X0; X < X1; X++) if (logits[Y * W + X]! >= t) n++;
+  return n / ((X1 - X0) * (Y1 - Y0));
+}
+
+/** `b` grown on one axis to width / height = `aspect`, each side ≥ minPx, same centre (it may reach past the picture). */
+export function fitAspect(b: Box, aspect: number, minPx: number): Box {
+  let w = Math.max(minPx, b.x1 - b.x0);
+  let h = Math.max(minPx, b.y1 - b.y0);
+  if (w / h < aspect) w = h * aspect;
+  else h = w / aspect;
+  const cx = (b.x0 + b.x1) / 2;
+  const cy = (b.y0 + b.y1) / 2;
+  return { x0: cx - w / 2, y0: cy - h / 2, x1: cx + w / 2, y1: cy + h / 2 };
+}
+
+/** `b` with a margin of `m` × its width / height on each side. */
+function grow(b: Box, m: number): Box {
+  const w = b.x1 - b.x0;
+  const h = b.y1 - b.y0;
+  return { x0: b.x0 - m * w, y0: b.y0 - m * h, x1: b.x1 + m * w, y1: b.y1 + m * h };
+}
+
+/** Share of the grid cells whose centre lies in `b` (picture px; cell = sx × sy px) that are ≥ t; 0 for an empty box. */
+export function boxFill(b: Box, grid: Float32Array | Uint8Array, W: number, H: number, sx: number, sy: number, t: number): number {
+  const X0 = Math.max(0, Math.ceil(b.x0 / sx - 0.5));
+  const X1 = Math.min(W, Math.ceil(b.x1 / sx - 0.5));
+  const Y0 = Math.max(0, Math.ceil(b.y0 / sy - 0.5));
+  const Y1 = Math.min(H, Math.ceil(b.y1 / sy - 0.5));
+  if (X1 <= X0 || Y1 <= Y0) return 0;
+  let n = 0;
+  for (let Y = Y0; Y < Y1; Y++) for (let X = X0; X < X1; X++) if (grid[Y * W + X]! >= t) n++;
   return n / ((X1 - X0) * (Y1 - Y0));
 }
 

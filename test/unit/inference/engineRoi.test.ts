@@ -80,8 +80,9 @@ describe('inference/engine with a region of interest (real model, real photo)', 
       second.push(r.secondViews ?? 0);
       expect(tf.memory().numTensors).to.equal(baseline);
     }
-    // The detected portrait's torso zone holds background beside the neck (a doubt at the default
-    // doubtCover); selfie adds nothing there, so the doubt rests after a few runs.
+    // The detected portrait is no doubt once the mask holds them (torso zone ≥ doubtCover, box ≥
+    // FILL_MIN); a doubt selfie adds nothing to would rest after SETTLE_RUNS runs: no second runs
+    // from frame 10 on either way.
     expect(second.slice(10).every((n) => n === 0), `second-model runs per frame: ${second.join(',')}`).to.equal(true);
     expect(engine.roiCounts('count')).to.deep.equal({ cropped: 39, whole: 1 });
     engine.closeSession('count');
@@ -122,7 +123,7 @@ describe('inference/engine with a region of interest (real model, real photo)', 
     }
   });
 
-  it('second model: views holding a person the detector sees and the mask leaves out also run selfie; its native session goes with close()', async () => {
+  it('second model: a person the detector sees and the mask leaves out gets a selfie run on a crop of their own; its native session goes with close()', async () => {
     const img = portrait(PW, PH, 0.5);
     const pic = rgbToI420(img.rgb, PW, PH);
     const before = openOrtSessions();

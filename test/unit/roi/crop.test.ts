@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { axisMap, cropI420, OUTSIDE_LOGIT, overlaySecond, pasteGrid, pasteRgb, RoiBoxError, uncropOutputs } from '../../../src/roi/crop.js';
+import { axisMap, cropI420, OUTSIDE_LOGIT, overlaySecond, paddedCropRgb, pasteGrid, pasteRgb, RoiBoxError, uncropOutputs } from '../../../src/roi/crop.js';
 import type { RoiBox } from '../../../src/roi/roiTracker.js';
 import type { I420Picture } from '../../../src/decode/types.js';
 import { i420ToRgb } from '../../../src/decode/yuvToRgb.js';
@@ -86,26 +86,56 @@ describe('roi/crop', () => {
     }
   });
 
-  it('overlaySecond: the larger logit inside the doubt boxes only, the second grid resampled onto the view grid, clamped', () => {
-    // View: the right half of a 64×32 picture; first model 8×4 cells over it, second 16×16.
+  it('overlaySecond: the larger logit inside the region only, the other model\'s grid over its own crop (past the picture\'s edge) resampled onto the grid, clamped; additions counted in the doubt', () => {
+    // Grid: 8×4 cells over the right half of a 64×32 picture (cells 4 × 8 px). The other model:
+    // 16×16 cells over x 40..72 (reaching 8 px past the picture's right edge), y 0..32.
     const box: RoiBox = { x: 32, y: 0, width: 32, height: 32, pictureWidth: 64, pictureHeight: 32 };
+    const crop = { x0: 40, y0: 0, x1: 72, y1: 32 };
+    const region = { x0: 40, y0: 0, x1: 64, y1: 32 }; // the crop inside the picture: cells 2..7
+    const doubt = { x0: 44, y0: 8, x1: 56, y1: 24 }; // cells 3..5 × 1..2
     const first = new Float32Array(8 * 4).fill(-4);
-    const second = new Float32Array(16 * 16).fill(100); // sure of a person everywhere
-    // Doubt: picture x 40..56, y 8..24 → view cells whose centres are inside: x 2..5 (centres 42..54), y 1..2.
-    const n = overlaySecond(first, 8, 4, second, 16, 16, box, [{ x0: 40, y0: 8, x1: 56, y1: 24 }]);
-    expect(n, 'its cells, all turned to person').to.deep.equal([{ cells: 4 * 2, added: 4 * 2 }]);
+    const sure = new Float32Array(16 * 16).fill(100); // sure of a person everywhere
+    expect(overlaySecond(first, 8, 4, box, sure, 16, 16, crop, region, doubt), 'the doubt\'s cells, all turned to person').to.deep.equal({ cells: 3 * 2, added: 3 * 2 });
     for (let y = 0; y < 4; y++) {
-      for (let x = 0; x < 8; x++) expect(first[y * 8 + x], `cell ${x},${y}`).to.equal(x >= 2 && x < 6 && y >= 1 && y < 3 ? 8 : -4);
+      for (let x = 0; x < 8; x++) expect(first[y * 8 + x], `cell ${x},${y}`).to.equal(x >= 2 ? 8 : -4);
     }
-    // Where the first model is surer, it stays; a box outside the view changes nothing.
-    const sure = new Float32Array(8 * 4).fill(9);
-    expect(overlaySecond(sure, 8, 4, second, 16, 16, box, [{ x0: 32, y0: 0, x1: 64, y1: 32 }])).to.deep.equal([{ cells: 32, added: 0 }]);
-    expect(overlaySecond(new Float32Array(32).fill(-4), 8, 4, second, 16, 16, box, [{ x0: 0, y0: 0, x1: 30, y1: 32 }])).to.deep.equal([{ cells: 0, added: 0 }]);
+    // Where a cell lands on the other grid: centre px 34 + 4X → its column (34 + 4X − 40) / 32 · 16 − ½ = 2X − 3.5.
+    const ramp = Float32Array.from({ length: 16 * 16 }, (_, i) => (i % 16) / 4);
+    const g = new Float32Array(8 * 4).fill(-4);
+    overlaySecond(g, 8, 4, box, ramp, 16, 16, crop, region, doubt);
+    for (let x = 2; x < 8; x++) expect(g[8 + x], `cell ${x}`).to.be.closeTo((2 * x - 3.5) / 4, 1e-6);
+    // Where the first model is surer, it stays; a region outside the grid changes nothing.
+    const surer = new Float32Array(8 * 4).fill(9);
+    expect(overlaySecond(surer, 8, 4, box, sure, 16, 16, crop, region, doubt)).to.deep.equal({ cells: 6, added: 0 });
+    expect(surer.every((v) => v === 9)).to.equal(true);
+    const left = { x0: 0, y0: 0, x1: 30, y1: 32 };
+    expect(overlaySecond(new Float32Array(32).fill(-4), 8, 4, box, sure, 16, 16, left, left, left)).to.deep.equal({ cells: 0, added: 0 });
     // Raised but still below the threshold: changed, not added.
     const low = new Float32Array(8 * 4).fill(-6);
-    expect(overlaySecond(low, 8, 4, new Float32Array(256).fill(-1), 16, 16, box, [{ x0: 32, y0: 0, x1: 64, y1: 32 }])).to.deep.equal([{ cells: 32, added: 0 }]);
-    expect(low[0]).to.equal(-1);
-    expect(() => overlaySecond(first, 8, 5, second, 16, 16, box, [])).to.throw(RoiBoxError);
+    expect(overlaySecond(low, 8, 4, box, new Float32Array(256).fill(-1), 16, 16, crop, region, doubt)).to.deep.equal({ cells: 6, added: 0 });
+    expect(low[8 + 3]).to.equal(-1);
+    expect(() => overlaySecond(first, 8, 5, box, sure, 16, 16, crop, region, doubt)).to.throw(RoiBoxError);
+  });
+
+  it('paddedCropRgb: the part of the box inside the picture converted, black where it reaches past the edge', () => {
+    // A 16×8 picture, luma 16 + 10·x (limited range), neutral chroma: grey ramps.
+    const pic = { width: 16, height: 8, y: new Uint8Array(16 * 8), u: new Uint8Array(8 * 4).fill(128), v: new Uint8Array(8 * 4).fill(128), yStride: 16, uvStride: 8 };
+    for (let y = 0; y < 8; y++) for (let x = 0; x < 16; x++) pic.y[y * 16 + x] = 16 + 10 * x;
+    // Box x 8..24 (half past the right edge), y 0..8, onto 8×4: the left half holds x 8..16, the right half black.
+    const out = paddedCropRgb(pic, { x0: 8, y0: 0, x1: 24, y1: 8 }, 8, 4);
+    for (let y = 0; y < 4; y++) {
+      for (let x = 0; x < 8; x++) {
+        const r = out[(y * 8 + x) * 3]!;
+        if (x >= 4) expect(r, `black at ${x},${y}`).to.equal(0);
+        else expect(r, `inside at ${x},${y}`).to.be.closeTo(1.164383 * (10 * (8 + 2 * x + 0.5)), 1.5);
+      }
+    }
+    // Wholly inside: the same as converting the crop.
+    const inside = paddedCropRgb(pic, { x0: 0, y0: 0, x1: 16, y1: 8 }, 8, 4);
+    expect(Array.from(inside)).to.deep.equal(Array.from(i420ToRgb(pic, 8, 4).data));
+    // Wholly outside: black.
+    expect(paddedCropRgb(pic, { x0: 20, y0: 0, x1: 30, y1: 8 }, 4, 4).every((v) => v === 0)).to.equal(true);
+    expect(() => paddedCropRgb(pic, { x0: 4, y0: 4, x1: 4, y1: 8 }, 4, 4)).to.throw(RoiBoxError);
   });
 
   it('pasteRgb: nearest sample inside the crop, black outside', () => {

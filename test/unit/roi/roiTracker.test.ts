@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { DEFAULT_ROI, RoiOptionsError, RoiTracker, thresholdLogit, torsoCover, type RoiBox, type RoiOptions, type RoiView } from '../../../src/roi/roiTracker.js';
+import { boxFill, DEFAULT_ROI, RoiOptionsError, RoiTracker, thresholdLogit, torsoCover, type RoiBox, type RoiOptions, type RoiView } from '../../../src/roi/roiTracker.js';
 import { ComponentFinder } from '../../../src/roi/components.js';
 
 const W = 256;
@@ -229,55 +229,103 @@ describe('roi/roiTracker', () => {
     expect(u.people).to.equal(1);
   });
 
-  it('doubts: a detected person whose torso the mask leaves out goes to the second model in the view holding them, while the detector sees them', () => {
+  it('doubts: a detected person the mask leaves out gets a crop of their own for the second model, while the detector sees them', () => {
     const second: RoiOptions = { ...noRefresh, detector: 'movenet-multipose', secondModel: 'selfie' };
     const t = new RoiTracker(second);
     const masked = inPicture(10, 20, 40, 100); // the mask covers this person
     const missed = { x0: 400, y0: 200, x1: 440, y1: 320 }; // the detector sees this one, the mask does not
-    // The doubt's box: the detector's with a tenth of its size added on each side.
-    const grown = (b: typeof missed) => ({ x0: b.x0 - 0.1 * (b.x1 - b.x0), y0: b.y0 - 0.1 * (b.y1 - b.y0), x1: b.x1 + 0.1 * (b.x1 - b.x0), y1: b.y1 + 0.1 * (b.y1 - b.y0) });
+    const grown = (b: typeof missed, m: number) => ({ x0: b.x0 - m * (b.x1 - b.x0), y0: b.y0 - m * (b.y1 - b.y0), x1: b.x1 + m * (b.x1 - b.x0), y1: b.y1 + m * (b.y1 - b.y0) });
+    expect(t.secondCrops(), 'nothing before the first frame').to.deep.equal([]);
     t.observe(blobs([10, 20, 40, 100]), W, H, PW, PH, t.plan(PW, PH), [masked, missed]);
-    expect(t.doubts).to.deep.equal([grown(missed)]);
-    const views = t.plan(PW, PH);
-    const holding = views.filter((v) => v.doubts);
-    expect(holding, 'one view holds the doubt').to.have.length(1);
-    expect(contains(holding[0]!.box, missed)).to.equal(true);
-    expect(holding[0]!.doubts).to.deep.equal([grown(missed)]);
+    // The doubt's box: the detector's with a tenth of its size added on each side.
+    expect(t.doubts).to.deep.equal([grown(missed, 0.1)]);
+    t.plan(PW, PH);
+    const [crop, ...more] = t.secondCrops();
+    expect(more, 'one crop per doubt').to.deep.equal([]);
+    expect(crop!.doubt).to.deep.equal(grown(missed, 0.1));
+    // The crop: a quarter added on each side (60 × 180), widened to 3:4 (135 × 180) about the same centre.
+    expect(crop!.box.x0).to.be.closeTo(420 - 67.5, 1e-9);
+    expect(crop!.box.x1).to.be.closeTo(420 + 67.5, 1e-9);
+    expect(crop!.box.y0).to.be.closeTo(170, 1e-9);
+    expect(crop!.box.y1).to.be.closeTo(350, 1e-9);
+    expect(crop!.region, 'inside the picture: all of it').to.deep.equal(crop!.box);
     // Frames without a detector pass keep it; a pass that sees them again moves it.
-    t.observe(blobs([10, 20, 40, 100]), W, H, PW, PH, views);
+    t.observe(blobs([10, 20, 40, 100]), W, H, PW, PH, t.plan(PW, PH));
     const moved = { x0: 410, y0: 200, x1: 450, y1: 320 };
     t.observe(blobs([10, 20, 40, 100]), W, H, PW, PH, t.plan(PW, PH), [masked, moved]);
-    expect(t.doubts).to.deep.equal([grown(moved)]);
+    expect(t.doubts).to.deep.equal([grown(moved, 0.1)]);
     // Two passes without them: gone (one missed pass is forgiven).
     t.observe(blobs([10, 20, 40, 100]), W, H, PW, PH, t.plan(PW, PH), [masked]);
     expect(t.doubts).to.have.length(1);
     t.observe(blobs([10, 20, 40, 100]), W, H, PW, PH, t.plan(PW, PH), [masked]);
     expect(t.doubts).to.deep.equal([]);
-    expect(t.plan(PW, PH).some((v) => v.doubts)).to.equal(false);
-    // A doubt whose second runs add nothing rests after three of them; a useful run resets the count.
+    expect(t.secondCrops()).to.deep.equal([]);
+  });
+
+  it('doubts: a person at the picture\'s edge is centred in their crop, which reaches past the edge; its region stays inside', () => {
+    const t = new RoiTracker({ ...noRefresh, detector: 'movenet-multipose', secondModel: 'selfie' });
+    const entering = { x0: 600, y0: 100, x1: 640, y1: 460 }; // half of them still outside, on the right
+    t.observe(blobs(), W, H, PW, PH, t.plan(PW, PH), [entering]);
+    t.plan(PW, PH);
+    const [crop] = t.secondCrops();
+    expect((crop!.box.x0 + crop!.box.x1) / 2, 'centred on the detector box').to.be.closeTo(620, 1e-9);
+    expect(crop!.box.x1).to.be.above(PW);
+    expect(crop!.box.y1, 'a quarter of 360 px below them').to.be.closeTo(550, 1e-9);
+    expect(crop!.region).to.deep.equal({ x0: crop!.box.x0, y0: crop!.box.y0, x1: PW, y1: PH });
+  });
+
+  it('doubts: rest after ten idle second runs once the mask holds them, wake when a detector pass finds them lost', () => {
+    const second: RoiOptions = { ...noRefresh, detector: 'movenet-multipose', secondModel: 'selfie' };
+    const missed = { x0: 400, y0: 200, x1: 440, y1: 320 };
+    const cells = [Math.floor((400 * W) / PW), Math.floor((200 * H) / PH), Math.ceil((440 * W) / PW), Math.ceil((320 * H) / PH)] as [number, number, number, number];
     const r = new RoiTracker(second);
     r.observe(blobs(), W, H, PW, PH, r.plan(PW, PH), [missed]);
     const box = r.doubts[0]!;
-    r.secondOpinion(box, 100, 0);
-    r.secondOpinion(box, 100, 0);
-    r.secondOpinion(box, 100, 5);
-    r.secondOpinion(box, 100, 1);
-    r.secondOpinion(box, 100, 0);
-    expect(r.doubts, 'two idle runs since the useful one').to.have.length(1);
-    r.secondOpinion(box, 100, 1);
+    const idle = (n: number) => {
+      for (let i = 0; i < n; i++) r.secondOpinion(box, 100, 1);
+    };
+    idle(9);
+    r.secondOpinion(box, 100, 5); // a useful run resets the count
+    idle(9);
+    r.observe(blobs(cells), W, H, PW, PH, r.plan(PW, PH));
+    expect(r.doubts, 'nine idle runs since the useful one').to.have.length(1);
+    idle(1);
+    r.observe(blobs(), W, H, PW, PH, r.plan(PW, PH));
+    expect(r.doubts, 'ten idle runs, but the mask does not hold them: the second model goes on').to.have.length(1);
+    r.observe(blobs(cells), W, H, PW, PH, r.plan(PW, PH));
     expect(r.doubts, 'resting').to.deep.equal([]);
-    expect(r.plan(PW, PH).some((v) => v.doubts)).to.equal(false);
-    // It stays at rest while the detector sees them and the mask still holds half the torso it wanted …
-    const cells = [Math.floor((400 * W) / PW), Math.floor((200 * H) / PH), Math.ceil((440 * W) / PW), Math.ceil((320 * H) / PH)] as [number, number, number, number];
+    expect(r.secondCrops()).to.deep.equal([]);
+    // It stays at rest while the detector sees them and the mask holds them …
     r.observe(blobs(cells), W, H, PW, PH, r.plan(PW, PH), [missed]);
     expect(r.doubts).to.deep.equal([]);
-    // … and wakes when the mask has lost it.
+    // … and wakes when the mask has lost them.
     r.observe(blobs(), W, H, PW, PH, r.plan(PW, PH), [missed]);
     expect(r.doubts).to.have.length(1);
+    // Judged on the final mask when the engine hands it over (what the user sees), not on the frame's logits.
+    const m = new RoiTracker(second);
+    const shown = new Uint8Array(W * H);
+    m.observe(blobs(cells), W, H, PW, PH, m.plan(PW, PH), [missed], shown);
+    expect(m.doubts, 'the logits hold them, the mask does not').to.have.length(1);
     // Without a second model there are no doubts at all.
     const u = new RoiTracker({ ...noRefresh, detector: 'movenet-multipose', secondModel: 'none' });
     u.observe(blobs(), W, H, PW, PH, u.plan(PW, PH), [missed]);
     expect(u.doubts).to.deep.equal([]);
+  });
+
+  it('doubts: a person whose torso alone the mask holds (less than 0.15 of their box) is a doubt too', () => {
+    const t = new RoiTracker({ ...noRefresh, detector: 'movenet-multipose', secondModel: 'selfie' });
+    const seated = { x0: 400, y0: 100, x1: 500, y1: 460 };
+    // The torso zone (x 440–460, y 208–352) masked, nothing else: torso covered, box filled ≈ 0.08.
+    const torso = [Math.floor((440 * W) / PW), Math.floor((208 * H) / PH), Math.ceil((460 * W) / PW), Math.ceil((352 * H) / PH)] as [number, number, number, number];
+    expect(torsoCover(seated, blobs(torso), W, H, PW / W, PH / H, 0)).to.equal(1);
+    expect(boxFill(seated, blobs(torso), W, H, PW / W, PH / H, 0)).to.be.below(0.15);
+    t.observe(blobs(torso), W, H, PW, PH, t.plan(PW, PH), [seated]);
+    expect(t.doubts).to.have.length(1);
+    // Filled: no doubt.
+    const f = new RoiTracker({ ...noRefresh, detector: 'movenet-multipose', secondModel: 'selfie' });
+    const all = [Math.floor((400 * W) / PW), Math.floor((100 * H) / PH), Math.ceil((500 * W) / PW), Math.ceil((460 * H) / PH)] as [number, number, number, number];
+    f.observe(blobs(all), W, H, PW, PH, f.plan(PW, PH), [seated]);
+    expect(f.doubts).to.deep.equal([]);
   });
 
   it('torsoCover: the share of the middle of a person box that the mask covers', () => {
