@@ -504,7 +504,7 @@ function multiReport(results: readonly VariantResult[], clips: readonly QualityC
     '',
     ...multiPerClip(results),
     '',
-    'Per person: recall / longest miss run (frames)',
+    'Per person: recall / longest miss run (frames; in brackets, counting only frames with at least half of the person inside the picture, where that differs)',
     '',
     ...multiPerPerson(results, medianVisiblePx(clips)),
     '',

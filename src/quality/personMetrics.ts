@@ -38,6 +38,8 @@ export const VISIBLE_MIN_SHARE = 0.001;
 export const FOUND_SHARE = 0.5;
 /** An entering person is fully in from the first frame their in-frame share reaches this × its clip maximum. */
 export const FULLY_IN_FRAME = 0.95;
+/** longestMissInside counts only frames with at least this share of the person's body inside the picture. */
+export const HALF_IN_FRAME = 0.5;
 
 /** One person in one frame: truth pixels (visible coverage ≥ 128) and how many of them the mask has (≥ 128). */
 export interface PersonFrameCounts {
@@ -83,6 +85,12 @@ export interface PersonMetrics {
   readonly recall: number | null;
   /** Most visible frames in a row not found (invisible frames skipped). */
   readonly longestMiss: number;
+  /**
+   * The same, over the frames with at least HALF_IN_FRAME of their body inside the picture only
+   * (the others skipped): a person stepping in at the edge is not counted while a sliver of them
+   * shows.
+   */
+  readonly longestMissInside: number;
   readonly firstVisible: number | null;
   /** Not visible in frame 0, visible later. */
   readonly enters: boolean;
@@ -103,17 +111,20 @@ export function personSequenceMetrics(name: string, counts: readonly PersonFrame
   if (!(framePx > 0)) throw new PersonMetricsError(`frame size must be > 0 px, got ${framePx}`);
   const minPx = VISIBLE_MIN_SHARE * framePx;
   const states = counts.map((c): 0 | 1 | 2 => (c.truthPx < minPx ? 0 : c.maskedPx >= FOUND_SHARE * c.truthPx ? 2 : 1));
-  let visible = 0, found = 0, run = 0, longest = 0;
-  for (const s of states) {
-    if (s === 0) continue;
+  let visible = 0, found = 0, run = 0, longest = 0, runIn = 0, longestIn = 0;
+  states.forEach((s, i) => {
+    if (s === 0) return;
     visible++;
+    const inside = inFrame[i]! >= HALF_IN_FRAME;
     if (s === 2) {
       found++;
       run = 0;
+      if (inside) runIn = 0;
     } else {
       longest = Math.max(longest, ++run);
+      if (inside) longestIn = Math.max(longestIn, ++runIn);
     }
-  }
+  });
   const firstVisible = states.findIndex((s) => s !== 0);
   const enters = states.length > 0 && states[0] === 0 && firstVisible > 0;
   let fullyInAt: number | null = null;
@@ -135,6 +146,7 @@ export function personSequenceMetrics(name: string, counts: readonly PersonFrame
     foundFrames: found,
     recall: visible ? found / visible : null,
     longestMiss: longest,
+    longestMissInside: longestIn,
     firstVisible: firstVisible >= 0 ? firstVisible : null,
     enters,
     fullyInAt,
@@ -153,6 +165,8 @@ export interface PeopleMetrics {
   readonly recall: number;
   /** Largest longestMiss over the people. */
   readonly longestMiss: number;
+  /** Largest longestMissInside over the people. */
+  readonly longestMissInside: number;
   /** enterLatency of each entering person, in cast order (null = never found after fully in). */
   readonly enterLatencies: readonly (number | null)[];
 }
@@ -166,6 +180,7 @@ export function poolPeople(people: readonly PersonMetrics[]): PeopleMetrics {
     found,
     recall: visible ? found / visible : 1,
     longestMiss: people.reduce((m, p) => Math.max(m, p.longestMiss), 0),
+    longestMissInside: people.reduce((m, p) => Math.max(m, p.longestMissInside), 0),
     enterLatencies: people.filter((p) => p.enters && p.fullyInAt !== null).map((p) => p.enterLatency),
   };
 }

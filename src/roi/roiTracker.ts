@@ -127,14 +127,22 @@ export interface RoiOptions {
    */
   readonly secondModel: 'none' | 'selfie';
   /**
-   * A detected person is a doubt when the mask covers less than this share of the middle of
-   * their box (the middle 20 % across, 30–70 % down: the torso); a doubt lasts while the
-   * detector keeps seeing them (it goes after two passes without), and rests once the second
-   * model has added nothing to the mask there for SETTLE_RUNS runs in a row (a person both
-   * models agree on, such as a head-and-shoulders framing whose torso zone holds background
-   * beside the neck: ≈ 0.8 covered).
+   * A detected person is a doubt when the mask (after the temporal stage: what the user sees)
+   * covers less than this share of the middle of their box (the middle 20 % across, 30–70 %
+   * down: the torso) and fills less than DOUBT_FILL of the box, or fills less than FILL_MIN of
+   * it whatever the torso; a doubt lasts while the detector keeps seeing them (it goes after two
+   * passes without), and rests once the second model has added nothing there for SETTLE_RUNS
+   * runs in a row while the mask holds them (a person both models agree on, such as a
+   * head-and-shoulders framing whose torso zone holds background beside the neck: ≈ 0.8 covered).
    */
   readonly doubtCover: number;
+  /**
+   * A detected person whose box the mask fills at least this share of is no doubt, whatever
+   * their torso: a well-segmented person in a pose that leaves part of the torso zone empty (on
+   * the single-person clips the mask fills 0.41–0.61 of their boxes while covering 0.53–0.79 of
+   * the torso zone), or a false, wide detector box over them. 1: the torso alone decides.
+   */
+  readonly doubtFill: number;
 }
 
 /**
@@ -173,6 +181,10 @@ export const DEFAULT_ROI: Readonly<RoiOptions> = Object.freeze({
   // single-person clip 0.07 of J (selfie's background inside the box).
   secondModel: 'selfie',
   doubtCover: 0.8,
+  // Measured over the detector's boxes on every quality clip: the people the mask misses fill at
+  // most 0.41 of them. With 1, selfie ran on most frames of two single-person clips and painted
+  // background into the mask (held-out clip J 0.834 → 0.766; docs/temporal.md, "A crop of its own").
+  doubtFill: 0.4,
 })
 
 export class RoiOptionsError extends Error {
@@ -205,6 +217,7 @@ export function validateRoiOptions(o: RoiOptions): void {
   if (o.secondModel !== 'none' && o.secondModel !== 'selfie') bad(`secondModel ${String(o.secondModel)} must be none or selfie`);
   if (o.secondModel !== 'none' && o.detector === 'none') bad('secondModel needs a detector (its doubts are people the detector sees)');
   if (!(o.doubtCover > 0 && o.doubtCover <= 1)) bad(`doubtCover ${o.doubtCover} must be in (0, 1]`);
+  if (!(o.doubtFill > 0 && o.doubtFill <= 1)) bad(`doubtFill ${o.doubtFill} must be in (0, 1]`);
 }
 
 /** A box in picture pixels, float, inclusive-exclusive. */
@@ -473,8 +486,9 @@ export class RoiTracker {
   }
 
   /**
-   * A detector pass: a doubt it sees again stays (at its new box), one it misses twice goes; a
-   * newly seen person becomes a doubt when the mask covers less than doubtCover of their torso.
+   * A detector pass: a doubt it sees again stays (at its new box; a resting one wakes when the
+   * mask has lost them), one it misses twice goes; a newly seen person becomes a doubt when the
+   * mask leaves them out (RoiOptions.doubtCover).
    */
   private updateDoubts(detections: readonly Box[], mask: Float32Array | Uint8Array, t: number, W: number, H: number, sx: number, sy: number): void {
     const [pw, ph] = this.picture;
@@ -501,7 +515,8 @@ export class RoiTracker {
       } else if (d.passes < 1) next.push({ ...d, passes: d.passes + 1 });
     }
     boxes.forEach((b, i) => {
-      if (!taken[i] && (torsoCover(seen[i]!, mask, W, H, sx, sy, t) < this.o.doubtCover || boxFill(seen[i]!, mask, W, H, sx, sy, t) < FILL_MIN)) next.push({ box: b, seen: seen[i]!, passes: 0, idle: 0, settled: false });
+      const fill = taken[i] ? 1 : boxFill(seen[i]!, mask, W, H, sx, sy, t);
+      if (!taken[i] && (fill < FILL_MIN || (fill < this.o.doubtFill && torsoCover(seen[i]!, mask, W, H, sx, sy, t) < this.o.doubtCover))) next.push({ box: b, seen: seen[i]!, passes: 0, idle: 0, settled: false });
     });
     this.doubtList = next;
   }

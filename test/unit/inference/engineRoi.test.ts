@@ -80,8 +80,8 @@ describe('inference/engine with a region of interest (real model, real photo)', 
       second.push(r.secondViews ?? 0);
       expect(tf.memory().numTensors).to.equal(baseline);
     }
-    // The detected portrait is no doubt once the mask holds them (torso zone ≥ doubtCover, box ≥
-    // FILL_MIN); a doubt selfie adds nothing to would rest after SETTLE_RUNS runs: no second runs
+    // The detected portrait is no doubt once the mask holds them (torso zone ≥ doubtCover or box ≥ doubtFill;
+    // box ≥ FILL_MIN); a doubt selfie adds nothing to would rest after SETTLE_RUNS runs: no second runs
     // from frame 10 on either way.
     expect(second.slice(10).every((n) => n === 0), `second-model runs per frame: ${second.join(',')}`).to.equal(true);
     expect(engine.roiCounts('count')).to.deep.equal({ cropped: 39, whole: 1 });
@@ -127,9 +127,9 @@ describe('inference/engine with a region of interest (real model, real photo)', 
     const img = portrait(PW, PH, 0.5);
     const pic = rgbToI420(img.rgb, PW, PH);
     const before = openOrtSessions();
-    // doubtCover 1: a detected person is a doubt unless the mask covers all of their torso (the
-    // default 0.5 leaves this well-segmented portrait alone, so no second run would happen).
-    const two = await SegmentationEngine.create({ model: 'meet', backend: 'ort-cpu', temporal: { mode: 'attention-fine', ringSize: 1 }, roi: { ...DEFAULT_ROI, secondModel: 'selfie', doubtCover: 1 } });
+    // doubtCover 1, doubtFill 1: a detected person is a doubt unless the mask covers all of their
+    // torso (the defaults leave this well-segmented portrait alone, so no second run would happen).
+    const two = await SegmentationEngine.create({ model: 'meet', backend: 'ort-cpu', temporal: { mode: 'attention-fine', ringSize: 1 }, roi: { ...DEFAULT_ROI, secondModel: 'selfie', doubtCover: 1, doubtFill: 1 } });
     try {
       expect(two.info.secondModel).to.equal('selfie');
       expect(openOrtSessions() - before, 'meet, the detector and selfie').to.equal(3);

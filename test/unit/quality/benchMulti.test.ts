@@ -46,7 +46,7 @@ describe('bench:quality multi-person tables', () => {
   it('tables have a row per variant / clip with the measured values', () => {
     const s = multiSummary([good, off]);
     expect(s).to.have.length(4);
-    expect(s[2]).to.equal('| cand | 0.8500 | 0.8500 | 0.100 | 0.938 | 15 / 16 | 1 | 0 |');
+    expect(s[2]).to.equal('| cand | 0.8500 | 0.8500 | 0.100 | 0.938 | 15 / 16 | 1 | 1 | 0 |');
     const c = multiPerClip([good, off]);
     expect(c.slice(2)).to.deep.equal(['| m0 (2) | 0.900 / 0.850 / 1 / 0 | 0.600 / 0.700 / 4 / never |', '| m1 (1) | 1.000 / 0.850 / 0 | 0.333 / 0.700 / 4 |']);
   });

@@ -90,6 +90,15 @@ describe('quality/metrics per-person sequence', () => {
     expect(personSequenceMetrics('a', counts('..oooooooo'), inFrame, FRAME).enterLatency).to.equal(0);
   });
 
+  it('the miss run inside counts only frames with at least half of the body inside the picture', () => {
+    // Stepping in: missed while 0.1–0.4 inside (3 frames), then 0.6 (1 frame) before being found; later a run of 2 fully inside.
+    const inFrame = [0, 0.1, 0.2, 0.4, 0.6, 0.9, 1, 1, 1, 1];
+    const m = personSequenceMetrics('a', counts('.xxxxooxxo'), inFrame, FRAME);
+    expect([m.longestMiss, m.longestMissInside]).to.deep.equal([4, 2]);
+    // A person never more than half inside has no inside run at all.
+    expect(personSequenceMetrics('a', counts('xxxx'), [0.3, 0.3, 0.3, 0.3], FRAME).longestMissInside).to.equal(0);
+  });
+
   it('a person visible in frame 0 is not entering, whatever their in-frame share does', () => {
     const m = personSequenceMetrics('a', counts('xxoo'), [0.2, 0.5, 1, 1], FRAME);
     expect([m.enters, m.fullyInAt, m.enterLatency]).to.deep.equal([false, null, null]);
@@ -99,8 +108,8 @@ describe('quality/metrics per-person sequence', () => {
     const a = personSequenceMetrics('a', counts('oooo'), ones(4), FRAME);
     const b = personSequenceMetrics('b', counts('..xo'), [0, 0.5, 1, 1], FRAME);
     const c = personSequenceMetrics('c', counts('.xxx'), [0, 1, 1, 1], FRAME);
-    const pooled = poolClips([{ people: [a, b], visible: 0, found: 0, recall: 0, longestMiss: 0, enterLatencies: [] }, { people: [c], visible: 0, found: 0, recall: 0, longestMiss: 0, enterLatencies: [] }]);
-    expect([pooled.visible, pooled.found, pooled.longestMiss]).to.deep.equal([9, 5, 3]);
+    const pooled = poolClips([{ people: [a, b], visible: 0, found: 0, recall: 0, longestMiss: 0, longestMissInside: 0, enterLatencies: [] }, { people: [c], visible: 0, found: 0, recall: 0, longestMiss: 0, longestMissInside: 0, enterLatencies: [] }]);
+    expect([pooled.visible, pooled.found, pooled.longestMiss, pooled.longestMissInside]).to.deep.equal([9, 5, 3, 3]);
     expect(pooled.recall).to.be.closeTo(5 / 9, 1e-12);
     expect(pooled.enterLatencies).to.deep.equal([1, null]);
     expect(worstLatency(pooled.enterLatencies)).to.equal(null);

@@ -360,5 +360,6 @@ describe('roi/roiTracker', () => {
     expect(() => new RoiTracker({ ...DEFAULT_ROI, secondModel: 'meet' as 'selfie' })).to.throw(RoiOptionsError, /secondModel/);
     expect(() => new RoiTracker({ ...DEFAULT_ROI, secondModel: 'selfie', detector: 'none' })).to.throw(RoiOptionsError, /needs a detector/);
     expect(() => new RoiTracker({ ...DEFAULT_ROI, doubtCover: 0 })).to.throw(RoiOptionsError, /doubtCover/);
+    expect(() => new RoiTracker({ ...DEFAULT_ROI, doubtFill: 1.5 })).to.throw(RoiOptionsError, /doubtFill/);
   });
 });
