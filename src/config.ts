@@ -150,7 +150,7 @@ export const DEFAULTS: Config = Object.freeze({
   temporal: 'attention-fine',
   ringSize: 4,
   roi: 'on',
-  roiRefreshFrames: 30,
+  roiRefreshFrames: 10,
   roiDetector: 'movenet-multipose',
   roiSecondModel: 'selfie',
   maxSessions: 4,
