@@ -151,6 +151,42 @@ describe('inference/engine with a region of interest (real model, real photo)', 
     expect(openOrtSessions()).to.equal(before);
   });
 
+  it('second model: a person at the picture\'s edge gets a crop centred on them that reaches past the edge (black there), and stays in the mask', async () => {
+    // The portrait moved right until a third of it is outside the picture.
+    const img = portrait(PW, PH, 0.5);
+    const shift = 300;
+    const rgb = new Uint8Array(PW * PH * 3).fill(128);
+    for (let y = 0; y < PH; y++) rgb.set(img.rgb.subarray(y * PW * 3, (y * PW + PW - shift) * 3), (y * PW + shift) * 3);
+    const pic = rgbToI420(rgb, PW, PH);
+    const two = await SegmentationEngine.create({ model: 'meet', backend: 'ort-cpu', temporal: { mode: 'attention-fine', ringSize: 1 }, roi: { ...DEFAULT_ROI, secondModel: 'selfie', doubtCover: 1, doubtFill: 1 } });
+    try {
+      two.openSession('edge');
+      let past = 0;
+      let runs = 0;
+      for (let i = 0; i < 12; i++) {
+        const frame = two.prepare('edge', pic);
+        for (const s of frame.seconds ?? []) {
+          expect(s.rgb.length, 'selfie\'s input').to.equal(256 * 256 * 3);
+          expect(s.crop.region.x1, 'the region stays inside').to.be.at.most(PW);
+          if (s.crop.box.x1 > PW) past++;
+        }
+        const r = two.processBatch([{ id: 'edge', frame }])[0]!;
+        two.detectPending();
+        runs += r.secondViews ?? 0;
+        // The visible part of the person stays in the mask: most of the mask lies right of the shift.
+        const m = composeMask({ width: r.width, height: r.height, alpha: r.mask, details: r.details ?? [] }, PW, PH);
+        let right = 0;
+        let all = 0;
+        for (let k = 0; k < m.length; k++) if (m[k]! >= 128) (all++, (k % PW >= shift - 16 ? right++ : 0));
+        if (i > 0) expect(right / Math.max(1, all), `frame ${i}`).to.be.at.least(0.9);
+      }
+      expect(runs, 'selfie ran').to.be.above(0);
+      expect(past, 'crops past the right edge').to.be.above(0);
+    } finally {
+      two.close();
+    }
+  });
+
   it('RGB handed in without prepare() is segmented whole and not tracked', () => {
     const img = portrait(256, 144, 0.75);
     engine.openSession('plain');
