@@ -52,6 +52,7 @@ export interface Config {
    * prediction only (docs/temporal.md, "Several people").
    */
   readonly roiDetector: 'movenet-multipose' | 'none';
+  readonly roiDetectEvery: number;
   /**
    * With roi on and a detector: a second model for people the detector sees and the mask leaves
    * out (RoiOptions.secondModel); none = meet alone (docs/temporal.md, "A second opinion").
@@ -152,6 +153,7 @@ export const DEFAULTS: Config = Object.freeze({
   roi: 'on',
   roiRefreshFrames: 10,
   roiDetector: 'movenet-multipose',
+  roiDetectEvery: 10,
   roiSecondModel: 'selfie',
   maxSessions: 4,
   inferenceWorkers: 0,
@@ -245,6 +247,7 @@ const FIELDS: { [K in keyof Config]: FieldSpec } = {
   roi: { env: 'MASKSTREAM_ROI', flag: 'roi', help: 'on: segment on a crop around where the last mask found people; off: the whole picture', parse: oneOf('on', 'off') },
   roiRefreshFrames: { env: 'MASKSTREAM_ROI_REFRESH_FRAMES', flag: 'roi-refresh-frames', help: 'with roi on, also look at the whole picture every N frames so newcomers are found (0 = only when nobody is tracked)', unit: 'frames', parse: int(0, 3600) },
   roiDetector: { env: 'MASKSTREAM_ROI_DETECTOR', flag: 'roi-detector', help: 'with roi on, the person detector that proposes people to crop: movenet-multipose or none', parse: oneOf('movenet-multipose', 'none') },
+  roiDetectEvery: { env: 'MASKSTREAM_ROI_DETECT_EVERY', flag: 'roi-detect-every', help: 'with roi on and a detector, run it on every Nth frame, between frames (fewer: people stepping in are found sooner; each run ≈ 17 ms of a CPU worker)', unit: 'frames', parse: int(1, 600) },
   roiSecondModel: { env: 'MASKSTREAM_ROI_SECOND_MODEL', flag: 'roi-second-model', help: 'with roi on and a detector, a second model (selfie) also segments the crops of people the detector sees and the mask leaves out, or none', parse: oneOf('selfie', 'none') },
   maxSessions: { env: 'MASKSTREAM_MAX_SESSIONS', flag: 'max-sessions', help: 'concurrent sessions admitted; more are refused with server_full', unit: 'sessions', parse: int(1, 1000) },
   inferenceWorkers: { env: 'MASKSTREAM_INFERENCE_WORKERS', flag: 'inference-workers', help: 'inference threads; 0 = auto: one per core on CPU backends, half the cores on ort GPU providers, 1 on tensorflow(-gpu)', unit: 'threads', parse: int(0, 64) },
@@ -412,6 +415,6 @@ export function loadConfig(opts: { env?: NodeJS.ProcessEnv; argv?: readonly stri
 }
 
 /** The engine's region-of-interest options for a configuration (false = off). */
-export function roiOptionsOf(config: Pick<Config, 'roi' | 'roiRefreshFrames' | 'roiDetector' | 'roiSecondModel'>): RoiOptions | false {
-  return config.roi === 'on' ? { ...DEFAULT_ROI, refreshFrames: config.roiRefreshFrames, detector: config.roiDetector, secondModel: config.roiSecondModel } : false;
+export function roiOptionsOf(config: Pick<Config, 'roi' | 'roiRefreshFrames' | 'roiDetector' | 'roiDetectEvery' | 'roiSecondModel'>): RoiOptions | false {
+  return config.roi === 'on' ? { ...DEFAULT_ROI, refreshFrames: config.roiRefreshFrames, detector: config.roiDetector, detectEvery: config.roiDetectEvery, secondModel: config.roiSecondModel } : false;
 }

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { ConfigError, DEFAULTS, describeConfig, loadConfig } from '../../../src/config.js';
+import { ConfigError, DEFAULTS, describeConfig, loadConfig, roiOptionsOf } from '../../../src/config.js';
+import { DEFAULT_ROI } from '../../../src/roi/roiTracker.js';
 
 describe('config', () => {
   it('defaults when nothing is set, frozen', () => {
@@ -44,8 +45,16 @@ describe('config', () => {
       [{ argv: ['--ice-port-range', '5000-4000'] }, /ice-port-range/],
       [{ argv: ['--ice-servers', 'http://x'] }, /not a stun/],
       [{ argv: ['serve'] }, /unexpected argument/],
+      [{ env: { MASKSTREAM_ROI_DETECT_EVERY: '0' } }, /MASKSTREAM_ROI_DETECT_EVERY: must be an integer in \[1, 600\]/],
     ];
     for (const [opts, re] of bad) expect(() => loadConfig(opts)).to.throw(ConfigError, re);
+  });
+
+  it('hands the region-of-interest settings to the tracker: refresh, detector and its rate, second model', () => {
+    const roi = roiOptionsOf(loadConfig({ argv: ['--roi-detect-every', '5', '--roi-refresh-frames', '20'] }));
+    expect(roi).to.deep.equal({ ...DEFAULT_ROI, detectEvery: 5, refreshFrames: 20 });
+    expect(roiOptionsOf(loadConfig())).to.deep.equal(DEFAULT_ROI);
+    expect(roiOptionsOf(loadConfig({ argv: ['--roi', 'off'] }))).to.equal(false);
   });
 
   it('documents every field with its env var and flag', () => {
