@@ -48,10 +48,11 @@ export interface Config {
   readonly roiRefreshFrames: number;
   /**
    * With roi on: the person detector that proposes people to crop (small and far ones the
-   * segmenter misses on the whole picture), run every 10 frames; none = the segmenter's own
-   * prediction only (docs/temporal.md, "Several people").
+   * segmenter misses on the whole picture), run every roiDetectEvery frames; none = the
+   * segmenter's own prediction only (docs/temporal.md, "Several people").
    */
   readonly roiDetector: 'movenet-multipose' | 'none';
+  /** With roi on and a detector: it runs on every this many frames, between frames. */
   readonly roiDetectEvery: number;
   /**
    * With roi on and a detector: a second model for people the detector sees and the mask leaves
@@ -153,7 +154,7 @@ export const DEFAULTS: Config = Object.freeze({
   roi: 'on',
   roiRefreshFrames: 10,
   roiDetector: 'movenet-multipose',
-  roiDetectEvery: 10,
+  roiDetectEvery: 5,
   roiSecondModel: 'selfie',
   maxSessions: 4,
   inferenceWorkers: 0,
