@@ -398,7 +398,7 @@ export class RoiTracker {
       .slice(0, this.o.maxCrops)
       .map((d) => {
         const box = fitAspect(grow(d.seen, SECOND_MARGIN), SECOND_ASPECT, SECOND_MIN_PX);
-        return { doubt: d.box, box, region: { x0: Math.max(0, box.x0), y0: Math.max(0, box.y0), x1: Math.min(pw, box.x1), y1: Math.min(ph, box.y1) } };
+        return { doubt: d.box, box, region: clipTo(box, pw, ph) };
       });
   }
 
@@ -499,12 +499,10 @@ export class RoiTracker {
    */
   private updateDoubts(detections: readonly Box[], mask: Float32Array | Uint8Array, t: number, W: number, H: number, sx: number, sy: number): void {
     const [pw, ph] = this.picture;
-    const clip = (d: Box): Box => ({ x0: Math.max(0, d.x0), y0: Math.max(0, d.y0), x1: Math.min(pw, d.x1), y1: Math.min(ph, d.y1) });
     // A doubt's box: the detector's with a margin of DOUBT_MARGIN on each side (it is the box of up
     // to detectEvery frames ago); the torso is read on the detector's own box.
-    const M = DOUBT_MARGIN;
-    const seen = detections.filter((d) => area(clip(d)) > 0);
-    const boxes = seen.map((d) => clip({ x0: d.x0 - M * (d.x1 - d.x0), y0: d.y0 - M * (d.y1 - d.y0), x1: d.x1 + M * (d.x1 - d.x0), y1: d.y1 + M * (d.y1 - d.y0) }));
+    const seen = detections.filter((d) => area(clipTo(d, pw, ph)) > 0);
+    const boxes = seen.map((d) => clipTo(grow(d, DOUBT_MARGIN), pw, ph));
     const taken = new Array<boolean>(boxes.length).fill(false);
     const next: Doubt[] = [];
     for (const d of this.doubtList) {
@@ -662,6 +660,11 @@ export function fitAspect(b: Box, aspect: number, minPx: number): Box {
   const cx = (b.x0 + b.x1) / 2;
   const cy = (b.y0 + b.y1) / 2;
   return { x0: cx - w / 2, y0: cy - h / 2, x1: cx + w / 2, y1: cy + h / 2 };
+}
+
+/** `b` cut to a pw × ph picture. */
+function clipTo(b: Box, pw: number, ph: number): Box {
+  return { x0: Math.max(0, b.x0), y0: Math.max(0, b.y0), x1: Math.min(pw, b.x1), y1: Math.min(ph, b.y1) };
 }
 
 /** `b` with a margin of `m` × its width / height on each side. */
